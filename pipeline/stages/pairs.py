@@ -1,0 +1,51 @@
+"""Candidate pairs: two parties mentioned within a window of consecutive sentences.
+
+Relations in news are often stated across sentences ("... said on Tuesday. The two
+companies will ..."), so a pair is a candidate when mentions of both parties fall
+within ``window`` sentences of each other. Each candidate keeps the window's character
+offsets and the two mentions, so evidence and spans can be written exactly.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from pipeline.records import Pair, Party
+
+
+def sentence_index(starts: Sequence[int], offset: int) -> int:
+    """Index of the sentence that contains ``offset``, given sorted sentence starts."""
+    return max(0, bisect_right(starts, offset) - 1)
+
+
+def candidate_pairs(parties: Sequence[Party], sentences: Sequence[tuple[int, int]],
+                    window: int = 3, max_windows: int = 3) -> list[Pair]:
+    """Every pair of parties with mentions at most ``window - 1`` sentences apart.
+
+    For each pair, up to ``max_windows`` distinct windows are kept, closest first
+    (same sentence before neighbouring ones, then earlier before later). Within a
+    window, ``a`` is the party mentioned first and ``a_mention``/``b_mention`` are
+    each party's first mention in it.
+    """
+    if not sentences:
+        return []
+    starts = [s for s, _ in sentences]
+    located = [[(sentence_index(starts, m.start), m) for m in party.mentions] for party in parties]
+    pairs: list[Pair] = []
+    for i in range(len(parties)):
+        for j in range(i + 1, len(parties)):
+            found: dict[tuple[int, int], None] = {}
+            for si, _ in located[i]:
+                for sj, _ in located[j]:
+                    if abs(si - sj) < window:
+                        found.setdefault((min(si, sj), max(si, sj)))
+            best = sorted(found.items(), key=lambda kv: (kv[0][1] - kv[0][0], kv[0][0]))[:max_windows]
+            for (lo, hi), _ in best:
+                start, end = sentences[lo][0], sentences[hi][1]
+                mi = next(m for si, m in located[i] if lo <= si <= hi)
+                mj = next(m for sj, m in located[j] if lo <= sj <= hi)
+                a, b, ma, mb = (parties[i], parties[j], mi, mj)
+                if mj.start < mi.start:
+                    a, b, ma, mb = b, a, mj, mi
+                pairs.append(Pair(a, b, ma, mb, start, end))
+    return pairs

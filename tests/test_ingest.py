@@ -1,0 +1,119 @@
+"""Ingestion: every input kind built as a real file; bad records rejected with a reason."""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.records import Article, Counters
+from pipeline.stages.ingest import Fields, Reject, decode, parse_date, read_articles
+
+
+def collect(inputs, **kw):
+    items = list(read_articles([str(i) for i in inputs], **kw))
+    return [i for i in items if isinstance(i, Article)], [i for i in items if isinstance(i, Reject)]
+
+
+def test_text_file_and_directory(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.txt").write_text("Vexa AI partners with Norrland Labs.")
+    (tmp_path / "two.md").write_text("Second article.")
+    (tmp_path / "notes.bin").write_bytes(b"\x00\x01")
+    articles, rejects = collect([tmp_path])
+    assert [a.doc_id for a in articles] == ["one", "two"]
+    assert articles[0].source.endswith("one.txt")
+    assert rejects == []
+
+
+def test_jsonl_with_configurable_fields_and_dates(tmp_path):
+    path = tmp_path / "dump.jsonl.gz"
+    lines = [
+        {"body": "First text.", "uid": "x1", "when": "2025-03-04T10:00:00Z", "link": "https://e.com/1"},
+        {"body": "Second text.", "uid": "x2", "when": "March 5, 2025"},
+        {"uid": "x3"},
+        {"body": 42, "uid": "x4"},
+    ]
+    data = "\n".join(json.dumps(x) for x in lines) + "\n{broken\n"
+    path.write_bytes(gzip.compress(data.encode()))
+    articles, rejects = collect([path], fields=Fields(text="body", id="uid", date="when", url="link"))
+    assert [a.doc_id for a in articles] == ["x1", "x2"]
+    assert articles[0].published == dt.date(2025, 3, 4)
+    assert articles[1].published == dt.date(2025, 3, 5)
+    assert articles[0].source == "https://e.com/1"
+    assert [r.where.rsplit(":", 1)[1] for r in rejects] == ["3", "4", "5"]
+    assert "no 'body' field" in rejects[0].reason
+    assert "not a string" in rejects[1].reason
+    assert "not valid JSON" in rejects[2].reason
+
+
+def test_csv_ragged_rows_are_rejected(tmp_path):
+    path = tmp_path / "news.csv"
+    path.write_text('id,text,date\n1,"Alpha, Inc. buys Beta.",2024-01-02\n2,ragged\n3,"",2024-01-03\n')
+    articles, rejects = collect([path])
+    assert [a.doc_id for a in articles] == ["1"]
+    assert articles[0].published == dt.date(2024, 1, 2)
+    assert [r.reason for r in rejects] == ["row has 2 fields, the header has 3", "empty text"]
+
+
+def test_csv_without_text_column_fails_before_reading(tmp_path):
+    path = tmp_path / "news.csv"
+    path.write_text("id,body\n1,hello\n")
+    with pytest.raises(InputError, match="news.csv: no 'text' column"):
+        collect([path])
+
+
+def test_parquet_table(tmp_path):
+    path = tmp_path / "news.parquet"
+    pq.write_table(pa.table({"id": ["p1", "p2"], "text": ["One.", None],
+                             "date": [dt.date(2024, 2, 1), None]}), path)
+    articles, rejects = collect([path])
+    assert [(a.doc_id, a.published) for a in articles] == [("p1", dt.date(2024, 2, 1))]
+    assert "row 2" in rejects[0].where
+
+
+def test_parquet_without_text_column(tmp_path):
+    path = tmp_path / "news.parquet"
+    pq.write_table(pa.table({"id": ["p1"]}), path)
+    with pytest.raises(InputError, match="no 'text' column"):
+        collect([path])
+
+
+def test_undecodable_bytes_are_replaced_and_counted(tmp_path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Soci\u00e9t\u00e9 G\u00e9n\u00e9rale backs Vexa.".encode("latin-1"))
+    counters = Counters()
+    articles, _ = collect([path], counters=counters)
+    assert "\ufffd" in articles[0].text
+    assert counters.replaced_bytes == 4
+
+
+def test_decode_strips_bom():
+    assert decode("\ufeffText".encode("utf-8")) == "Text"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2025-01-31", dt.date(2025, 1, 31)), ("31 January 2025", dt.date(2025, 1, 31)),
+    (dt.datetime(2025, 1, 31, 8), dt.date(2025, 1, 31)), ("not a date", None), (None, None), ("", None),
+])
+def test_parse_date(value, expected):
+    assert parse_date(value) == expected
+
+
+def test_missing_path_and_empty_directory(tmp_path):
+    with pytest.raises(InputError, match="no such file or directory"):
+        collect([tmp_path / "nope.txt"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="holds no articles"):
+        collect([tmp_path / "empty"])
+
+
+def test_empty_and_whitespace_files_are_rejected(tmp_path):
+    (tmp_path / "e.txt").write_text("")
+    (tmp_path / "w.txt").write_text("  \n\t ")
+    articles, rejects = collect([tmp_path])
+    assert articles == [] and [r.reason for r in rejects] == ["empty text", "empty text"]

@@ -1,0 +1,108 @@
+"""Relation classifier: markers, label directions, and overfit-and-roundtrip on a tiny encoder."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import TINY_ENCODER, minilm_tokenizer_path
+from pipeline.errors import ModelError
+from pipeline.stages.relations import (Marked, RelationClassifier, decode_label, label_of, mark,
+                                       output_labels)
+from pipeline.training.examples import Example
+
+
+def test_output_labels_cover_both_directions():
+    labels = output_labels()
+    assert "partners_with" in labels and "competes_with" in labels
+    assert {"invests_in>", "invests_in<", "owns>", "owns<"} <= set(labels)
+    assert len(labels) == 12
+    for label in labels:
+        rel, head_is_e1 = decode_label(label)
+        assert label_of(rel, head_is_e1) == label
+
+
+def test_mark_wraps_every_mention_and_points_at_first_markers():
+    text = "Intro. Vexa AI buys Qubitra; Vexa AI said Qubitra's staff stay. End."
+    s, e = 7, text.index(" End.")
+    m = mark(text, s, e, [(7, 14), (29, 36)], [(20, 27), (42, 49)])
+    assert m.text == "@ Vexa AI @ buys # Qubitra #; @ Vexa AI @ said # Qubitra #'s staff stay."
+    assert m.text[m.e1] == "@" and m.text[m.e2] == "#"
+    assert m.text[m.e2:].startswith("# Qubitra")
+
+
+def test_mark_crops_long_windows_around_the_pair():
+    text = "x " * 1000 + "Alpha met Beta" + " y" * 1000
+    start = text.index("Alpha")
+    m = mark(text, 0, len(text), [(start, start + 5)], [(start + 10, start + 14)], max_chars=200)
+    assert "@ Alpha @ met # Beta #" in m.text and len(m.text) < 260
+
+
+EXAMPLES = [
+    ("@ Norrland Capital @ led a $40 million round in # Vexa AI #.", ["invests_in>"]),
+    ("@ Vexa AI @ raised $40 million in a round led by # Norrland Capital #.", ["invests_in<"]),
+    ("@ Solberg Cells @ will supply batteries to # Ostra Motors #.", ["supplies>"]),
+    ("@ Halvern @ and # Pellucid # are rivals, and they also partner on trials.", ["competes_with", "partners_with"]),
+    ("@ Carrow @ has no plans to buy # Meridian #.", []),
+    ("@ Tarkon @ and # Qubitra # both reported results on Tuesday.", []),
+]
+
+
+def tiny_classifier(seed=0):
+    return RelationClassifier.create(None, encoder_config=TINY_ENCODER, tokenizer_path=minilm_tokenizer_path(),
+                                     seed=seed, max_length=64)
+
+
+def as_examples():
+    out = []
+    for text, labels in EXAMPLES:
+        out.append(Example("d", "A", "B", text, text.index("@"), text.index("#"), labels, (0, len(text))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def overfit():
+    from pipeline.training.train_relations import fit
+
+    classifier = tiny_classifier()
+    history = fit(classifier, as_examples(), epochs=120, lr=3e-3, head_lr=3e-3, batch_size=6, seed=1)
+    return classifier, history
+
+
+def test_overfit_learns_direction_and_multiple_labels(overfit):
+    classifier, history = overfit
+    assert history[-1] < 0.05 < history[0]
+    probs = classifier.predict_proba([Marked(ex.text, ex.e1, ex.e2) for ex in as_examples()])
+    for row, (_, labels) in zip(probs, EXAMPLES):
+        predicted = {classifier.labels[i] for i in np.flatnonzero(row >= 0.5)}
+        assert predicted == set(labels)
+
+
+def test_save_load_roundtrip_and_batching(overfit, tmp_path):
+    classifier, _ = overfit
+    classifier.save(tmp_path / "relations")
+    loaded = RelationClassifier.load(tmp_path / "relations")
+    marked = [Marked(ex.text, ex.e1, ex.e2) for ex in as_examples()]
+    batched = loaded.predict_proba(marked, batch_size=4)
+    single = np.vstack([loaded.predict_proba([m]) for m in marked])
+    original = classifier.predict_proba(marked)
+    assert np.allclose(batched, single, atol=1e-5)
+    assert np.allclose(batched, original, atol=2e-2)  # weights are stored as float16
+    assert ((batched >= 0.5) == (original >= 0.5)).all()
+
+
+def test_loading_a_broken_directory_fails_clearly(overfit, tmp_path):
+    with pytest.raises(ModelError, match="missing config.json"):
+        RelationClassifier.load(tmp_path)
+    classifier, _ = overfit
+    classifier.save(tmp_path / "r")
+    import json
+
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    config["labels"][0] = "sues"
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="not the schema's relations"):
+        RelationClassifier.load(tmp_path / "r")
+    config["format_version"] = 99
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="format 99"):
+        RelationClassifier.load(tmp_path / "r")
