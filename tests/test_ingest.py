@@ -117,3 +117,14 @@ def test_empty_and_whitespace_files_are_rejected(tmp_path):
     (tmp_path / "w.txt").write_text("  \n\t ")
     articles, rejects = collect([tmp_path])
     assert articles == [] and [r.reason for r in rejects] == ["empty text", "empty text"]
+
+
+@pytest.mark.parametrize("name, fmt", [
+    ("a.txt", "txt"), ("a.md.gz", "txt"), ("a.jsonl.zst", "jsonl"), ("a.ndjson", "jsonl"), ("a.csv.gz", "csv"),
+    ("a.parquet", "parquet"), ("a.HTML", "html"), ("a.htm", "html"), ("CC-MAIN-1.warc.gz", "warc"),
+])
+def test_detect_format_from_name(tmp_path, name, fmt):
+    from pipeline.stages.ingest import FORMATS, detect_format
+
+    assert fmt in FORMATS
+    assert detect_format(tmp_path / name) == fmt
