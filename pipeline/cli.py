@@ -28,7 +28,9 @@ def _fail(error: Exception) -> None:
 @app.command("extract")
 def extract_cmd(
     inputs: list[str] = typer.Argument(..., help="Files or directories (.txt, .md, .jsonl[.gz], .csv, .parquet), or - for stdin."),
-    output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write."),
+    output: Path = typer.Option(..., "--output", "-o",
+                                help="A name ending in .parquet writes one Parquet file; anything else is a dataset "
+                                     "directory of part files (resumable, parallel)."),
     model: Optional[Path] = ModelOption,
     fmt: str = typer.Option("auto", "--format", help="Input format: auto, txt, jsonl, csv or parquet."),
     text_field: str = typer.Option("text", help="Field/column holding the article text."),
@@ -36,14 +38,72 @@ def extract_cmd(
     date_field: str = typer.Option("date", help="Field/column holding the publication date."),
     url_field: str = typer.Option("url", help="Field/column holding the article URL."),
     limit: Optional[int] = typer.Option(None, help="Stop after this many articles."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes (or dask workers) running shards "
+                                                                  "(dataset directory only)."),
+    engine: str = typer.Option("local", help="local (processes on this machine) or dask (dataset directory only)."),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786 "
+                                                       "(default with --engine dask: a local cluster)."),
+    shard_size: int = typer.Option(200, "--shard-size", min=1, help="Articles per part file (dataset directory only)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset directory written with other "
+                                                             "inputs or settings instead of refusing."),
+    all_languages: bool = typer.Option(False, "--all-languages",
+                                       help="Process articles in any language (default: skip those confidently "
+                                            "not in English)."),
+    keep_duplicates: bool = typer.Option(False, "--keep-duplicates",
+                                         help="Process exact and near duplicates too (default: skip articles that "
+                                              "repeat an earlier one, e.g. syndicated wire copy)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
-    """Extract triples from articles into one Parquet file.
+    """Extract triples from articles into one Parquet file or a dataset directory.
+
+    Non-English articles and duplicates of earlier articles are skipped, with the reason and, for a duplicate, the article it repeats (a dataset directory lists them in _duplicates.jsonl); --all-languages and --keep-duplicates turn that off.
+
+    -o NAME.parquet writes one Parquet file when the run completes.
+    Any other -o is a dataset directory: part-NNNNN.parquet files (--shard-size articles each), _manifest.json, _rejects/ and _SUCCESS; pandas, pyarrow and DuckDB read it as one table.
+    Re-running the same command resumes an interrupted dataset run.
 
     Example: alliances extract examples/articles -o examples.parquet
+
+    Example: alliances extract news/2025-*.jsonl.gz -o triples/ --workers 2
     """
-    from pipeline.extract import run
     from pipeline.stages.ingest import Fields
+
+    fields = Fields(text_field, id_field, date_field, url_field)
+    if scheduler is not None and engine != "dask":
+        _fail(AlliancesError("--scheduler needs --engine dask"))
+    if output.suffix.lower() == ".parquet":
+        extras = [name for name, used in (("--workers", workers != 1), ("--engine", engine != "local"),
+                                          ("--scheduler", scheduler is not None), ("--shard-size", shard_size != 200),
+                                          ("--overwrite", overwrite)) if used]
+        if extras:
+            _fail(AlliancesError(f"{output}: {', '.join(extras)} apply to a dataset directory; "
+                                 "give -o a name without .parquet"))
+        _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only=not all_languages,
+                      dedupe=not keep_duplicates)
+    else:
+        _extract_dataset(inputs, output, model, fmt, fields, limit, workers, engine, scheduler, shard_size,
+                         overwrite, quiet, english_only=not all_languages, dedupe=not keep_duplicates)
+
+
+#: Duplicate pairs printed after a run (all are in the rejects / _duplicates.jsonl).
+SHOWN_DUPLICATES = 5
+
+
+def _echo_screening(non_english: int, duplicates: int, samples, where: str | None = None) -> None:
+    """The counts of skipped non-English articles and duplicates, and the first few "X duplicates Y" lines."""
+    if non_english:
+        typer.echo(f"{non_english} non-English articles skipped (--all-languages keeps them)", err=True)
+    if duplicates:
+        listed = f", all listed in {where}" if where else ""
+        typer.echo(f"{duplicates} duplicate articles skipped (--keep-duplicates keeps them){listed}:", err=True)
+        for d in samples[:SHOWN_DUPLICATES]:
+            typer.echo(f"  {d.pair()}", err=True)
+        if duplicates > SHOWN_DUPLICATES:
+            typer.echo(f"  ... and {duplicates - SHOWN_DUPLICATES} more", err=True)
+
+
+def _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only=True, dedupe=True) -> None:
+    from pipeline.extract import run
 
     bar = None
     if not quiet and sys.stderr.isatty():
@@ -58,8 +118,8 @@ def extract_cmd(
             bar.refresh()
 
     try:
-        summary = run(inputs, output, model=model, fmt=fmt,
-                      fields=Fields(text_field, id_field, date_field, url_field), limit=limit, progress=progress)
+        summary = run(inputs, output, model=model, fmt=fmt, fields=fields, limit=limit, progress=progress,
+                      english_only=english_only, dedupe=dedupe)
     except AlliancesError as e:
         _fail(e)
     finally:
@@ -71,6 +131,11 @@ def extract_cmd(
         typer.echo(f"skipped {reject.where}: {reject.reason}", err=True)
     if len(summary.rejects) > 20:
         typer.echo(f"... and {len(summary.rejects) - 20} more skipped records", err=True)
+    from pipeline.batch import Screened
+
+    duplicates = [r for r in summary.rejects if isinstance(r, Screened) and r.kind == "duplicate"]
+    non_english = sum(1 for r in summary.rejects if isinstance(r, Screened) and r.kind == "non_english")
+    _echo_screening(non_english, len(duplicates), duplicates)
     c = summary.counters
     if c.replaced_bytes:
         typer.echo(f"warning: {c.replaced_bytes} undecodable bytes were replaced with U+FFFD", err=True)
@@ -79,6 +144,67 @@ def extract_cmd(
                f"({rels}) in {summary.seconds:.1f}s ({summary.words_per_second:,.0f} words/s); "
                f"{len(summary.rejects)} skipped")
     typer.echo(f"wrote {summary.output} (model {summary.model_version})")
+    _print_top(output)
+
+
+def _extract_dataset(inputs, output, model, fmt, fields, limit, workers, engine, scheduler, shard_size,
+                     overwrite, quiet, english_only=True, dedupe=True) -> None:
+    import time
+
+    from pipeline.batch import estimate_articles, run_dataset
+
+    bar = None
+    last_log = [time.monotonic()]
+    if not quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        try:
+            total = estimate_articles(inputs, fmt, limit)
+        except AlliancesError:
+            total = None  # run_dataset reports input problems
+        bar = tqdm(total=total, unit=" docs", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(s) -> None:
+        if bar is not None:
+            bar.n = s.articles
+            bar.set_postfix(words_s=f"{s.words_per_second:,.0f}", triples=s.triples, shards=s.shards, refresh=False)
+            bar.refresh()
+        elif not quiet and time.monotonic() - last_log[0] >= 10:
+            last_log[0] = time.monotonic()
+            typer.echo(f"progress: {s.shards} shards ({s.shards_resumed} resumed), {s.articles} articles, "
+                       f"{s.triples} triples, {s.docs_per_second:,.1f} docs/s, {s.words_per_second:,.0f} words/s, "
+                       f"{s.seconds:.0f}s", err=True)
+
+    try:
+        summary = run_dataset(inputs, output, model=model, fmt=fmt, fields=fields, limit=limit, workers=workers,
+                              shard_size=shard_size, engine=engine, scheduler=scheduler, overwrite=overwrite,
+                              progress=progress, english_only=english_only, dedupe=dedupe)
+    except AlliancesError as e:
+        if bar is not None:
+            bar.close()
+        _fail(e)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        typer.echo("interrupted; the parts written are kept: re-run the same command to resume", err=True)
+        raise typer.Exit(code=130)
+    if bar is not None:
+        bar.close()
+    if quiet:
+        return
+    for reject in summary.reject_samples[:20]:
+        typer.echo(f"skipped {reject.where}: {reject.reason}", err=True)
+    if summary.rejects > 20:
+        typer.echo(f"... {summary.rejects} skipped records in all, listed in {output / '_rejects'}", err=True)
+    _echo_screening(summary.non_english, summary.duplicates, summary.duplicate_samples, str(output / "_duplicates.jsonl"))
+    if summary.counters.replaced_bytes:
+        typer.echo(f"warning: {summary.counters.replaced_bytes} undecodable bytes were replaced with U+FFFD", err=True)
+    rels = ", ".join(f"{r} {n}" for r, n in sorted(summary.per_relation.items(), key=lambda kv: -kv[1])) or "none"
+    resumed = f", {summary.shards_resumed} resumed from an earlier run" if summary.shards_resumed else ""
+    typer.echo(f"{summary.articles} articles, {summary.words:,} words, {summary.triples} triples ({rels}) "
+               f"in {summary.seconds:.1f}s ({summary.words_per_second:,.0f} words/s); {summary.rejects} skipped; "
+               f"{summary.shards} parts{resumed}")
+    typer.echo(f"wrote {summary.output}/ (model {summary.model_version})")
     _print_top(output)
 
 
