@@ -96,11 +96,6 @@ class _RecordingDeduplicator(Deduplicator):
 
     last: tuple[str, str, str] | None = None
 
-    def __bool__(self) -> bool:
-        # Deduplicator has __len__, so an empty one is falsy, and read_articles
-        # (``elif dedupe:``) would silently not use it
-        return True
-
     def check_detail(self, article: Article) -> tuple[str, str] | None:
         found = super().check_detail(article)
         self.last = (article.doc_id, found[0], found[1]) if found else None

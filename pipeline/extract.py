@@ -12,6 +12,7 @@ Parquet file. Both are silent and return data; the CLI prints.
 """
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +20,16 @@ from pathlib import Path
 
 from pipeline.errors import RecordError
 from pipeline.models import Model, load_model
-from pipeline.records import SYMMETRIC, Article, Counters, Mention, Pair, Party, Triple, alpha_key
+from pipeline.records import SYMMETRIC, Article, Counters, Pair, Party, Triple, alpha_key
 from pipeline.stages.canonical import group_mentions
-from pipeline.stages.ingest import Fields, Reject, parse_date, read_articles
+from pipeline.stages.ingest import Fields, Reject, parse_date
 from pipeline.stages.pairs import candidate_pairs
 from pipeline.stages.relations import Marked, decode_label, mark
 from pipeline.stages.write import ParquetSink
 
+#: Directed relations that cannot hold both ways between two parties in one report.
+ANTISYMMETRIC = frozenset({"acquires", "owns", "invests_in"})
+CROSS_LICENSE = re.compile(r"\bcross[- ]?licen[cs]", re.IGNORECASE)
 #: Longest piece of text handed to spaCy at once; longer articles are split at line breaks.
 SEGMENT_CHARS = 100_000
 
@@ -121,10 +125,19 @@ def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: d
             key = (head.name, relation, tail.name)
             if key not in best or p > best[key][0]:
                 best[key] = (float(p), pair, head_is_a)
+    # Cross-licensing licenses both ways (schema.md): the reverse direction of a licence
+    # stated as cross-licensing takes the same confidence.
+    for (head, relation, tail), (p, pair, head_is_a) in list(best.items()):
+        if relation == "licenses_to" and CROSS_LICENSE.search(article.text[pair.window_start:pair.window_end]):
+            reverse = (tail, relation, head)
+            if best.get(reverse, (0.0,))[0] < p:
+                best[reverse] = (p, pair, not head_is_a)
     triples = []
     for (head, relation, tail), (p, pair, head_is_a) in best.items():
         if p < thresholds.get(relation, 0.5):
             continue
+        if relation in ANTISYMMETRIC and best.get((tail, relation, head), (0.0,))[0] > p:
+            continue  # X acquires/owns/invests in Y and the reverse: keep the likelier direction
         hm, tm = (pair.a_mention, pair.b_mention) if head_is_a else (pair.b_mention, pair.a_mention)
         triples.append(Triple(
             doc_id=article.doc_id, head=head, relation=relation, tail=tail, confidence=round(p, 6),
@@ -227,13 +240,21 @@ class RunSummary:
 
 def run(inputs: Sequence[str | Path], output: str | Path, model: Model | str | Path | None = None,
         fmt: str = "auto", fields: Fields = Fields(), limit: int | None = None,
-        batch_size: int = 16, progress: Callable[[RunSummary], None] | None = None) -> RunSummary:
+        batch_size: int = 16, progress: Callable[[RunSummary], None] | None = None, *,
+        english_only: bool = True, dedupe: bool = True) -> RunSummary:
     """Read articles from files (or ``-``), extract triples, write one Parquet file.
 
     Inputs are checked before anything is written; the output appears only when the
     run completes (written to a temporary file and renamed). Records that cannot be
     processed are listed in ``summary.rejects`` with a reason.
+
+    ``english_only`` (default) skips confidently non-English articles, ``dedupe``
+    (default) exact and near duplicates of earlier articles. Their rejects are
+    :class:`pipeline.batch.Screened` records (a duplicate names its own doc_id and the
+    original's) and are counted in ``summary.counters.extra`` (``not_english``,
+    ``duplicates``).
     """
+    from pipeline.batch import read_screened
     from pipeline.stages.ingest import list_inputs
 
     list_inputs(inputs, fmt)  # whole-run problems raise here, before any output
@@ -243,7 +264,7 @@ def run(inputs: Sequence[str | Path], output: str | Path, model: Model | str | P
     started = time.perf_counter()
 
     def articles() -> Iterator[Article]:
-        for item in read_articles(inputs, fmt, fields, summary.counters):
+        for item in read_screened(inputs, fmt, fields, summary.counters, english_only=english_only, dedupe=dedupe):
             if isinstance(item, Reject):
                 summary.rejects.append(item)
                 continue

@@ -1,7 +1,6 @@
 """Canonical party names: rules from schema.md and invariants (hypothesis)."""
 from __future__ import annotations
 
-import random
 
 import pytest
 from hypothesis import given, settings

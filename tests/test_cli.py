@@ -1,6 +1,7 @@
 """The alliances command line, through typer's CliRunner and as a real subprocess."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -93,3 +94,46 @@ def test_readme_commands_exist():
     assert {"extract", "train", "evaluate", "info"} <= commands
     registered = {c.name for c in app.registered_commands}
     assert commands <= registered
+
+
+def test_extract_skips_non_english_and_duplicates_unless_asked(tmp_path, tiny_model_dir):
+    from test_batch import write_screening_folder
+
+    src = write_screening_folder(tmp_path / "in")
+    model = ["--model", str(tiny_model_dir)]
+    out = tmp_path / "ds"
+    result = runner.invoke(app, ["extract", str(src), "-o", str(out), "--shard-size", "1", *model])
+    assert result.exit_code == 0, result.output
+    assert "1 articles," in result.output and "3 skipped" in result.output
+    assert "not English (detected 'fr')" in result.output
+    assert "1 non-English articles skipped" in result.output
+    assert f"2 duplicate articles skipped (--keep-duplicates keeps them), all listed in {out / '_duplicates.jsonl'}" \
+        in result.output
+    assert "  b_near near-duplicates a_original\n  c_copy duplicates a_original\n" in result.output
+    pairs = [json.loads(line) for line in (out / "_duplicates.jsonl").read_text().splitlines()]
+    assert [f"{p['doc_id']} -> {p['duplicate_of']}" for p in pairs] == ["b_near -> a_original", "c_copy -> a_original"]
+    assert set(pq.read_table(out).column("doc_id").to_pylist()) <= {"a_original"}
+
+    result = runner.invoke(app, ["extract", str(src), "-o", str(tmp_path / "all"), "--shard-size", "1", *model,
+                                 "--all-languages", "--keep-duplicates"])
+    assert result.exit_code == 0, result.output
+    assert "4 articles," in result.output and "0 skipped" in result.output and "duplicate" not in result.output
+    assert not (tmp_path / "all" / "_duplicates.jsonl").exists()
+    manifest = json.loads((tmp_path / "all" / "_manifest.json").read_text())
+    assert manifest["counts"]["articles"] == 4 and manifest["config"]["english_only"] is False
+
+    # resuming with other screening settings is refused
+    result = runner.invoke(app, ["extract", str(src), "-o", str(out), "--shard-size", "1", *model, "--keep-duplicates"])
+    assert result.exit_code == 1 and "dedupe true -> false" in result.output
+
+    # single-file mode: the count and the pairs on stderr, like the skipped records
+    result = runner.invoke(app, ["extract", str(src), "-o", str(tmp_path / "one.parquet"), *model])
+    assert result.exit_code == 0, result.output
+    assert "1 articles," in result.output and "3 skipped" in result.output
+    assert "skipped " + str(src / "c_copy.txt") + ": duplicate of 'a_original'" in result.output
+    assert "2 duplicate articles skipped (--keep-duplicates keeps them):" in result.output
+    assert "  b_near near-duplicates a_original\n  c_copy duplicates a_original\n" in result.output
+    result = runner.invoke(app, ["extract", str(src), "-o", str(tmp_path / "all.parquet"), *model,
+                                 "--all-languages", "--keep-duplicates"])
+    assert result.exit_code == 0, result.output
+    assert "4 articles," in result.output and "0 skipped" in result.output

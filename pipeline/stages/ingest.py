@@ -942,7 +942,7 @@ def read_articles(inputs: Iterable[str | Path], fmt: str = "auto", fields: Field
         from pipeline.stages.dedupe import Deduplicator
 
         deduplicator = Deduplicator()
-    elif dedupe:
+    elif dedupe is not False and dedupe is not None:  # an empty Deduplicator is falsy (len 0)
         deduplicator = dedupe
     for path, f in list_inputs(inputs, fmt):
         yield from read_file(path, f, fields, counters, english_only=english_only, deduplicator=deduplicator)
