@@ -309,8 +309,8 @@ def test_disk_full_stops_with_one_line_keeps_parts_and_resumes(clean, small, mod
     assert_same_rows(rows(out), clean[1])
 
 
-def test_ctrl_c_stops_cleanly_and_resumes(clean, small, model, tmp_path, monkeypatch):
-    out = tmp_path / "ds"
+def interrupt_second_shard(monkeypatch) -> None:
+    """Make the run raise KeyboardInterrupt (Ctrl-C) when it starts its second shard."""
     real, calls = batch.process_articles, []
 
     def process(m, articles, bs=16):
@@ -320,6 +320,11 @@ def test_ctrl_c_stops_cleanly_and_resumes(clean, small, model, tmp_path, monkeyp
         return real(m, articles, bs)
 
     monkeypatch.setattr(batch, "process_articles", process)
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(clean, small, model, tmp_path, monkeypatch):
+    out = tmp_path / "ds"
+    interrupt_second_shard(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run_dataset([small], out, model=model, shard_size=4)
     assert parts(out) == ["part-00000.parquet"] and not stray_files(out)
@@ -513,15 +518,7 @@ def test_duplicate_reports_are_the_same_after_an_interrupted_and_a_finished_resu
     assert duplicates_of(clean_dir) == want_pairs
 
     out = tmp_path / "ds"
-    real, calls = batch.process_articles, []
-
-    def process(m, articles, bs=16):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(m, articles, bs)
-
-    monkeypatch.setattr(batch, "process_articles", process)
+    interrupt_second_shard(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run_dataset([src], out, model=model, shard_size=1)
     monkeypatch.undo()
