@@ -13,7 +13,6 @@ direction; symmetric relations have one.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +151,9 @@ class RelationClassifier:
         self.config = config
         self.max_length = int(config.get("max_length", 192))
         self.max_chars = int(config.get("max_chars", 900))
+        #: Temperature scaling (Guo et al., 2017), fitted on the dev split: probabilities are
+        #: sigmoid(logit / temperature), which calibrates without changing the ranking.
+        self.temperature = float(config.get("temperature", 1.0))
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -242,8 +244,8 @@ class RelationClassifier:
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
                 "e1_index": torch.tensor(e1), "e2_index": torch.tensor(e2)}
 
-    def predict_proba(self, marked: Sequence[Marked], batch_size: int = 32):
-        """Probabilities, shape ``(len(marked), len(labels))``, as a numpy array.
+    def predict_logits(self, marked: Sequence[Marked], batch_size: int = 32):
+        """Raw output logits, shape ``(len(marked), len(labels))``, as a numpy array.
 
         Inputs are batched by length (shortest first) and returned in input order.
         """
@@ -259,11 +261,30 @@ class RelationClassifier:
             for k in range(0, len(order), batch_size):
                 idx = order[k:k + batch_size]
                 batch = self.encode([marked[i] for i in idx])
-                probs = torch.sigmoid(self.network(**batch)).float().numpy()
-                out[idx] = probs
+                out[idx] = self.network(**batch).float().numpy()
         return out
 
+    def predict_proba(self, marked: Sequence[Marked], batch_size: int = 32):
+        """Calibrated probabilities, shape ``(len(marked), len(labels))``, in input order."""
+        import numpy as np
 
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
+        logits = self.predict_logits(marked, batch_size) / self.temperature
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+    def fit_temperature(self, marked: Sequence[Marked], targets) -> float:
+        """Set the temperature that minimizes the log loss on held-out labeled windows."""
+        import numpy as np
+
+        logits = self.predict_logits(marked).astype(np.float64)
+        targets = np.asarray(targets, dtype=np.float64)
+        best, best_loss = 1.0, float("inf")
+        for t in np.arange(0.5, 8.01, 0.1):
+            z = logits / t
+            loss = float(np.mean(np.logaddexp(0, z) - targets * z))  # binary cross-entropy
+            if loss < best_loss:
+                best, best_loss = round(float(t), 2), loss
+        self.temperature = best
+        self.config["temperature"] = best
+        return best
+
+

@@ -112,6 +112,8 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     if extra_examples:
         examples = list(examples) + list(extra_examples)
     history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
+    if dev_docs:
+        calibrate(classifier, dev_docs, nlp, window, max_windows)
     tune_docs = dev_docs or train_docs
     scored = score_candidates(classifier, tune_docs, nlp, window=window)
     thresholds, sweep = best_thresholds(scored, tune_docs, keep=init_meta.get("thresholds"))
@@ -150,6 +152,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
                    "examples": len(examples), "extra_examples": len(extra_examples or [])},
         "training": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
                      "loss_per_epoch": [round(x, 5) for x in history], "init": str(init) if init else None,
+                     "temperature": classifier.temperature,
                      "seconds": round(time.perf_counter() - started, 1), "threads": torch.get_num_threads(),
                      "machine": platform.machine()},
         "ner_training": ner_info,
@@ -161,6 +164,16 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         shutil.rmtree(output)
     staging.rename(output)
     return meta
+
+
+def calibrate(classifier, docs: Sequence[Document], nlp, window: int = 3, max_windows: int = 6) -> float:
+    """Fit the classifier's temperature on the labeled windows of ``docs`` (the dev split)."""
+    from pipeline.stages.relations import Marked
+    from pipeline.training.train_relations import corpus_examples
+
+    examples = corpus_examples(docs, nlp, window=window, max_windows=max_windows)
+    targets = [[1.0 if label in ex.labels else 0.0 for label in classifier.labels] for ex in examples]
+    return classifier.fit_temperature([Marked(ex.text, ex.e1, ex.e2) for ex in examples], targets)
 
 
 def _classifier_scores(classifier, docs: Sequence[Document], nlp, thresholds: dict, window: int) -> dict:
