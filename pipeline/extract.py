@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.errors import RecordError
 from pipeline.models import Model, load_model
-from pipeline.records import SYMMETRIC, Article, Counters, Pair, Party, Triple, alpha_key
+from pipeline.records import SYMMETRIC, Article, Counters, Mention, Pair, Party, Triple, alpha_key
 from pipeline.stages.canonical import group_mentions
 from pipeline.stages.ingest import Fields, Reject, parse_date
 from pipeline.stages.pairs import candidate_pairs
@@ -97,11 +97,13 @@ def analyse(model: Model, articles: Sequence[Article]) -> list[Analysis]:
 
 def mark_pair(text: str, pair: Pair, max_chars: int = 900) -> Marked:
     """The pair's window with E1/E2 markers around every mention of either party in it."""
-    inside = lambda m: pair.window_start <= m.start and m.end <= pair.window_end  # noqa: E731
-    e1 = [pair.a_mention] + [(m) for m in pair.a.mentions if inside(m) and m != pair.a_mention]
-    e2 = [pair.b_mention] + [(m) for m in pair.b.mentions if inside(m) and m != pair.b_mention]
-    return mark(text, pair.window_start, pair.window_end,
-                [(m.start, m.end) for m in e1], [(m.start, m.end) for m in e2], max_chars)
+    def spans(party: Party, first: Mention) -> list[tuple[int, int]]:
+        others = [m for m in party.mentions
+                  if m != first and pair.window_start <= m.start and m.end <= pair.window_end]
+        return [(m.start, m.end) for m in [first, *others]]
+
+    return mark(text, pair.window_start, pair.window_end, spans(pair.a, pair.a_mention),
+                spans(pair.b, pair.b_mention), max_chars)
 
 
 def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: dict[str, float],

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.records import Mention, Party
-from pipeline.stages.canonical import name_key
 from pipeline.stages.pairs import candidate_pairs
 from pipeline.stages.relations import label_of
 from pipeline.training.corpus import Document
@@ -103,22 +102,17 @@ def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], windo
     return examples
 
 
-def corpus_examples(docs: Sequence[Document], nlp, window: int = 3, max_windows: int = 6) -> list[Example]:
-    """Examples for many documents; sentences come from the same splitter as extraction."""
+def document_sentences(docs: Sequence[Document], nlp) -> list[list[tuple[int, int]]]:
+    """Sentence offsets of each document, from the same splitter as extraction (NER off)."""
     from pipeline.extract import analyse_texts
 
     with nlp.select_pipes(disable=[p for p in ("ner",) if p in nlp.pipe_names]):
-        analysed = analyse_texts(nlp, [d.text for d in docs])
+        return [sentences for sentences, _, _ in analyse_texts(nlp, [d.text for d in docs])]
+
+
+def corpus_examples(docs: Sequence[Document], nlp, window: int = 3, max_windows: int = 6) -> list[Example]:
+    """Labeled examples for many documents."""
     out = []
-    for doc, (sentences, _, _) in zip(docs, analysed):
+    for doc, sentences in zip(docs, document_sentences(docs, nlp)):
         out.extend(document_examples(doc, sentences, window, max_windows))
     return out
-
-
-def name_keys(doc: Document) -> dict[str, str]:
-    """Alias -> canonical key map for scoring one document."""
-    table = {}
-    for name, aliases in doc.parties.items():
-        for form in (name, *aliases):
-            table[name_key(form)] = name_key(name)
-    return table

@@ -88,7 +88,6 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     from pipeline.training.train_relations import corpus_examples, fit, score_candidates
 
     started = time.perf_counter()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     docs = load_documents(corpus, texts)
     train_docs = [d for d in docs if d.split == "train"]
     dev_docs = [d for d in docs if d.split == "dev"]

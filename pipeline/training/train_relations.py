@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Sequence
 
 from pipeline.records import SYMMETRIC
@@ -143,14 +142,12 @@ def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], n
 
 def corpus_examples_unlabeled(docs: Sequence[Document], nlp, window: int, max_windows: int) -> list[Example]:
     """Every candidate window of the gold parties, as extraction would see them."""
-    from pipeline.extract import analyse_texts, mark_pair
+    from pipeline.extract import mark_pair
     from pipeline.stages.pairs import candidate_pairs
-    from pipeline.training.examples import gold_parties
+    from pipeline.training.examples import document_sentences, gold_parties
 
-    with nlp.select_pipes(disable=[p for p in ("ner",) if p in nlp.pipe_names]):
-        analysed = analyse_texts(nlp, [d.text for d in docs])
     out = []
-    for doc, (sentences, _, _) in zip(docs, analysed):
+    for doc, sentences in zip(docs, document_sentences(docs, nlp)):
         for pair in candidate_pairs(gold_parties(doc), sentences, window=window, max_windows=max_windows):
             m = mark_pair(doc.text, pair)
             out.append(Example(doc.doc_id, pair.a.name, pair.b.name, m.text, m.e1, m.e2, [],
@@ -158,10 +155,4 @@ def corpus_examples_unlabeled(docs: Sequence[Document], nlp, window: int, max_wi
     return out
 
 
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - start
-
-
-__all__ = ["fit", "score_candidates", "to_dataset", "corpus_examples", "timed"]
+__all__ = ["fit", "score_candidates", "to_dataset", "corpus_examples"]
