@@ -43,6 +43,14 @@ def test_stop_list_and_headline_fragments_are_dropped():
     assert forms(text, cands) == ["Norvex Labs"]
 
 
+def test_title_case_words_seen_only_in_headings_are_not_names():
+    text = ("Market Outlook\nNorvex Labs Expands\nNorvex Labs said on Monday it would hire 40 staff."
+            "\n\nLooking Ahead: Quiet Quarters\nThe firm expects slower growth.")
+    cands = [span(text, "Market Outlook", "ORG"), span(text, "Norvex Labs", "ORG"),
+             span(text, "Looking Ahead", "ORG"), span(text, "Quiet Quarters", "ORG")]
+    assert forms(text, cands) == ["Norvex Labs", "Norvex Labs"]
+
+
 def test_context_cue_makes_a_person_tag_an_organization():
     text = "The deal gives startup Zephyra a larger customer base."
     assert forms(text, [span(text, "Zephyra", "PERSON")]) == ["Zephyra"]

@@ -210,6 +210,18 @@ def _has_cue(text: str, start: int, end: int) -> bool:
     return bool(ORG_CUES_AFTER.match(text[end:end + 40]))
 
 
+#: A heading line: short, without the final punctuation of a sentence.
+_HEADING_WORDS = 12
+
+
+def in_heading(text: str, start: int) -> bool:
+    """Whether ``start`` lies on a heading line (a title, subheading or label, not prose)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start:line_end if line_end >= 0 else len(text)].strip()
+    return len(line.split()) <= _HEADING_WORDS and not re.search(r"[.!?;\"\u201d\u2019']$", line)
+
+
 def _occurrences(text: str, form: str) -> Iterable[tuple[int, int]]:
     pattern = r"(?<![\w&-])" + re.escape(form) + r"(?![\w&]|-\w)"
     for m in re.finditer(pattern, text):
@@ -256,6 +268,8 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             accepted.add(key)
         elif key in surnames or not any(plausible_form(f) for f in forms[key]):
             continue
+        elif all(in_heading(text, s) for f in forms[key] for s, _ in _occurrences(text, f)):
+            continue  # only ever in titles and subheadings ("Case Study", "Looking Ahead")
         elif vote["ORG"] and vote["ORG"] * 3 >= sum(vote.values()):
             accepted.add(key)
         elif key in cued or any(_looks_like_org_name(f) for f in forms[key]):
