@@ -12,6 +12,7 @@ Parquet file. Both are silent and return data; the CLI prints.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,7 +23,7 @@ from pipeline.errors import RecordError
 from pipeline.models import Model, load_model
 from pipeline.records import SYMMETRIC, Article, Counters, Mention, Pair, Party, Triple, alpha_key
 from pipeline.stages.canonical import group_mentions
-from pipeline.stages.ingest import Fields, Reject, parse_date
+from pipeline.stages.ingest import Fields, Reject, parse_date, replace_surrogates, valid_unicode
 from pipeline.stages.pairs import candidate_pairs
 from pipeline.stages.relations import Marked, decode_label, mark
 from pipeline.stages.write import ParquetSink
@@ -107,12 +108,13 @@ def mark_pair(text: str, pair: Pair, max_chars: int = 900) -> Marked:
 
 
 def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: dict[str, float],
-                 model_version: str) -> list[Triple]:
+                 model_version: str, calibrate: Callable[[str, float], float] | None = None) -> list[Triple]:
     """Turn window probabilities into document-level triples.
 
-    For each party pair and relation the best window's probability is the confidence;
-    a triple is kept when it reaches the relation's threshold. Symmetric triples are
-    ordered alphabetically; directed ones follow the winning output's direction.
+    For each party pair and relation the best window's probability, mapped through
+    ``calibrate`` (the model's document-level calibration) when given, is the
+    confidence; a triple is kept when it reaches the relation's threshold. Symmetric
+    triples are ordered alphabetically; directed ones follow the winning output's direction.
     """
     article = analysis.article
     best: dict[tuple[str, str, str], tuple[float, Pair, bool]] = {}
@@ -136,10 +138,11 @@ def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: d
                 best[reverse] = (p, pair, not head_is_a)
     triples = []
     for (head, relation, tail), (p, pair, head_is_a) in best.items():
-        if p < thresholds.get(relation, 0.5):
-            continue
         if relation in ANTISYMMETRIC and best.get((tail, relation, head), (0.0,))[0] > p:
             continue  # X acquires/owns/invests in Y and the reverse: keep the likelier direction
+        p = calibrate(relation, p) if calibrate else p
+        if p < thresholds.get(relation, 0.5):
+            continue
         hm, tm = (pair.a_mention, pair.b_mention) if head_is_a else (pair.b_mention, pair.a_mention)
         triples.append(Triple(
             doc_id=article.doc_id, head=head, relation=relation, tail=tail, confidence=round(p, 6),
@@ -150,33 +153,56 @@ def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: d
     return sorted(triples, key=lambda t: (t.head_span[0], t.head, t.relation, t.tail))
 
 
-def classify(model: Model, analyses: Sequence[Analysis]) -> list[list[Triple]]:
-    """Score every candidate pair of a batch in one batched call; triples per article."""
+def classify_probs(model: Model, analyses: Sequence[Analysis]) -> list:
+    """Label probabilities of every candidate pair of a batch, in one batched call; an
+    array per article, a row per pair."""
     marked = [mark_pair(a.article.text, pair, model.classifier.max_chars) for a in analyses for pair in a.pairs]
     probs = model.classifier.predict_proba(marked, batch_size=model.settings.get("batch_size", 32))
     out, k = [], 0
     for analysis in analyses:
-        n = len(analysis.pairs)
-        out.append(pair_triples(analysis, probs[k:k + n], model.classifier.labels, model.thresholds, model.version))
-        k += n
+        out.append(probs[k:k + len(analysis.pairs)])
+        k += len(analysis.pairs)
     return out
 
 
+def classify(model: Model, analyses: Sequence[Analysis]) -> list[list[Triple]]:
+    """Triples per article of a batch, with calibrated confidences."""
+    return [pair_triples(analysis, probs, model.classifier.labels, model.thresholds, model.version,
+                         model.calibrate)
+            for analysis, probs in zip(analyses, classify_probs(model, analyses))]
+
+
 def to_article(item, index: int, fields: Fields = Fields()) -> Article:
-    """An :class:`Article` from a string, an Article, or a mapping with a text field."""
+    """An :class:`Article` from a string, an Article, or a mapping with a text field.
+
+    Unpaired surrogates (not valid Unicode) in the text become U+FFFD, one character
+    for one, so offsets hold; anything else that is not text raises :class:`RecordError`.
+    """
     if isinstance(item, Article):
-        return item
+        if not isinstance(item.text, str):
+            raise RecordError(f"record {index}: Article.text is {type(item.text).__name__}, not a string")
+        for name in ("doc_id", "source"):
+            if not isinstance(getattr(item, name), str):
+                raise RecordError(f"record {index}: Article.{name} is {type(getattr(item, name)).__name__}, "
+                                  "not a string")
+        if item.published is not None and not isinstance(item.published, dt.date):
+            raise RecordError(f"record {index}: Article.published is {type(item.published).__name__}, "
+                              "not a date or None")
+        return valid_unicode(item)
     if isinstance(item, str):
-        return Article(doc_id=str(index), text=item)
+        return Article(doc_id=str(index), text=replace_surrogates(item))
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        raise RecordError(f"record {index}: got bytes; decode them first, e.g. data.decode('utf-8', 'replace')")
     if isinstance(item, dict):
         text = item.get(fields.text)
         if not isinstance(text, str):
             raise RecordError(f"record {index}: no {fields.text!r} field holding a string")
         doc_id = item.get(fields.id, item.get("doc_id"))
         return Article(
-            doc_id=str(doc_id) if doc_id not in (None, "") else str(index), text=text,
+            doc_id=replace_surrogates(str(doc_id)) if doc_id not in (None, "") else str(index),
+            text=replace_surrogates(text),
             published=parse_date(item.get(fields.date, item.get("published"))),
-            source=str(item.get(fields.url) or item.get("source") or ""),
+            source=replace_surrogates(str(item.get(fields.url) or item.get("source") or "")),
             url=item.get(fields.url),
         )
     raise RecordError(f"record {index}: expected a text, a dict with {fields.text!r} or an Article, "
@@ -207,9 +233,17 @@ def extract(texts, model: Model | str | Path | None = None) -> list[Triple]:
     """
     if not isinstance(model, Model):
         model = load_model(model)
-    items = [texts] if isinstance(texts, (str, dict, Article)) else list(texts) if texts is not None else None
-    if items is None:
+    if texts is None:
         raise RecordError("extract() needs a text, a record or a list of them, got None")
+    if isinstance(texts, (bytes, bytearray, memoryview)):
+        raise RecordError("extract() got bytes; decode them first, e.g. data.decode('utf-8', 'replace')")
+    if isinstance(texts, (str, dict, Article)):
+        items = [texts]
+    else:
+        try:
+            items = list(texts)
+        except TypeError:
+            raise RecordError(f"extract() needs a text, a record or a list of them, got {type(texts).__name__}") from None
     articles = [to_article(item, i) for i, item in enumerate(items)]
     return [t for triples in extract_articles((a for a in articles if a.text.strip()), model) for t in triples]
 

@@ -78,6 +78,16 @@ class Model:
     def settings(self) -> dict:
         return self.meta.get("settings", {})
 
+    def calibrate(self, relation: str, p: float) -> float:
+        """The output confidence for a raw document-level probability ``p`` of ``relation``:
+        the model's fitted calibration map (``meta.json`` ``calibration``), else ``p``."""
+        params = self.meta.get("calibration", {}).get("params")
+        if not params:
+            return p
+        from pipeline.training.calibration import apply_platt
+
+        return apply_platt(params, p)
+
 
 def load_model(directory: str | Path | None = None) -> Model:
     """Load a model directory (default: the shipped model); cached per path."""

@@ -2,7 +2,8 @@
 
 The corpus is split by :func:`split_of` (fixed; documents may also carry their own
 ``split``). The classifier is fine-tuned on ``train``, thresholds are chosen on
-``dev`` and stored with the model, and ``dev`` and ``test`` figures go into
+``dev`` and stored with the model, the output confidences are calibrated on ``dev``
+(:mod:`pipeline.training.calibration`), and ``dev`` and ``test`` figures go into
 ``meta.json``.
 """
 from __future__ import annotations
@@ -100,7 +101,9 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     init_meta: dict = {}
     if init is not None:
         init_meta = read_meta(init)
-        classifier = RelationClassifier.load(Path(init) / "relations")
+        # Thresholds on the classifier's own scale (a calibrated model keeps them apart).
+        init_meta["thresholds"] = init_meta.get("thresholds_raw", init_meta.get("thresholds", {}))
+        classifier = RelationClassifier.load(Path(init) / "relations", precision="float32")
         if dev_docs:
             before = _classifier_scores(classifier, dev_docs, nlp, init_meta.get("thresholds", {}), window)
     else:
@@ -159,6 +162,10 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         "metrics": metrics,
     }
     write_meta(staging, meta)
+    if dev_docs:  # confidences of the whole pipeline's output, calibrated on dev
+        from pipeline.training.calibration import calibrate_model
+
+        meta = calibrate_model(staging, dev_docs)
     if output.exists():
         shutil.rmtree(output)
     staging.rename(output)
