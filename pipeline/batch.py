@@ -53,6 +53,7 @@ import pyarrow.parquet as pq
 from pipeline.errors import AlliancesError, OutputError
 from pipeline.models import Model, default_model_dir, load_model, read_meta
 from pipeline.records import Article, Counters
+from pipeline.stages import ingest
 from pipeline.stages.dedupe import Deduplicator
 from pipeline.stages.ingest import GZIP_MAGIC, ZSTD_MAGIC, Fields, Reject, list_inputs, read_articles
 from pipeline.stages.write import SCHEMA, to_table
@@ -71,6 +72,8 @@ MAX_ATTEMPTS = 3
 REJECT_SAMPLES = 50
 #: Duplicate pairs kept in the summary (all are in ``_duplicates.jsonl``).
 DUPLICATE_SAMPLES = 50
+#: Stands for "the cap of :data:`pipeline.stages.ingest.MAX_ARTICLE_CHARS` when called".
+DEFAULT_MAX_CHARS = object()
 
 
 def part_name(index: int) -> str:
@@ -102,19 +105,33 @@ class _RecordingDeduplicator(Deduplicator):
         return found
 
 
+def _max_chars(max_chars) -> int | None:
+    """The cap on article length: ``max_chars`` if given, else :data:`pipeline.stages.ingest.MAX_ARTICLE_CHARS`
+    as it is now (the CLI's ``--max-chars`` sets it); 0 or None: no cap."""
+    if max_chars is DEFAULT_MAX_CHARS:
+        max_chars = ingest.MAX_ARTICLE_CHARS
+    if max_chars is not None and max_chars < 0:
+        raise AlliancesError(f"max_chars must be 0 (no cap) or more, got {max_chars}")
+    return max_chars or None
+
+
 def read_screened(inputs: Sequence[str | Path], fmt: str = "auto", fields: Fields = Fields(),
                   counters: Counters | None = None, *, english_only: bool = True,
-                  dedupe: bool = True) -> Iterator[Article | Reject]:
+                  dedupe: bool = True, max_chars=DEFAULT_MAX_CHARS) -> Iterator[Article | Reject]:
     """:func:`~pipeline.stages.ingest.read_articles` with the screening on by default.
 
     Rejects of the screening come as :class:`Screened`, which also names the duplicate
     article's doc_id (``Screened.doc_id`` duplicates ``Screened.duplicate_of``).
+    Articles longer than ``max_chars`` (default :data:`pipeline.stages.ingest.MAX_ARTICLE_CHARS`,
+    read when called) are capped with a one-line
+    :class:`~pipeline.stages.ingest.TextCappedWarning`, counted in ``counters.truncated``.
     """
+    max_chars = _max_chars(max_chars)
     counters = counters if counters is not None else Counters()
     deduplicator = _RecordingDeduplicator() if dedupe else None
     non_english = counters.extra.get("not_english", 0)
     for item in read_articles(inputs, fmt, fields, counters, english_only=english_only,
-                              dedupe=deduplicator if deduplicator is not None else False):
+                              dedupe=deduplicator if deduplicator is not None else False, max_chars=max_chars):
         if isinstance(item, Reject):
             # screening happens inside the very step that yields its reject, so what it
             # recorded since the previous item belongs to this one
@@ -583,7 +600,7 @@ def run_dataset(inputs: Sequence[str | Path], out_dir: str | Path, model: Model 
                 fmt: str = "auto", fields: Fields = Fields(), limit: int | None = None, workers: int = 1,
                 shard_size: int = 200, engine: str = "local", scheduler=None, overwrite: bool = False,
                 progress: Callable[[DatasetSummary], None] | None = None, batch_size: int = 16, *,
-                english_only: bool = True, dedupe: bool = True) -> DatasetSummary:
+                english_only: bool = True, dedupe: bool = True, max_chars=DEFAULT_MAX_CHARS) -> DatasetSummary:
     """Extract triples from files into a dataset directory of Parquet parts; resumable.
 
     Re-running the same call resumes: shards whose part exists are not processed
@@ -596,8 +613,11 @@ def run_dataset(inputs: Sequence[str | Path], out_dir: str | Path, model: Model 
 
     ``english_only`` rejects confidently non-English articles, ``dedupe`` exact and near
     duplicates of earlier articles of the run (``_duplicates.jsonl`` lists them); both
-    are on by default and part of the configuration.
+    are on by default and part of the configuration. So is ``max_chars``: articles longer
+    than that many characters (default :data:`pipeline.stages.ingest.MAX_ARTICLE_CHARS`;
+    0 or None: no cap) are capped with a one-line warning and counted as ``capped``.
     """
+    max_chars = _max_chars(max_chars)
     if engine not in ENGINES:
         raise AlliancesError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
     if workers < 1:
@@ -619,7 +639,7 @@ def run_dataset(inputs: Sequence[str | Path], out_dir: str | Path, model: Model 
         version = read_meta(model_dir).get("version", "unknown")
 
     config = {"shard_size": shard_size, "format": fmt, "fields": asdict(fields), "limit": limit,
-              "english_only": bool(english_only), "dedupe": bool(dedupe),
+              "english_only": bool(english_only), "dedupe": bool(dedupe), "max_chars": max_chars,
               "model_version": version, "schema": hashlib.sha256(str(SCHEMA).encode()).hexdigest()[:12]}
     wanted = {"config": config, "inputs": fingerprint}
     config_hash = hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:16]
@@ -667,7 +687,7 @@ def run_dataset(inputs: Sequence[str | Path], out_dir: str | Path, model: Model 
             else:
                 executor = _DaskExecutor(model_dir, scheduler, workers)
             _drive(out, executor, summary, shard_infos, inputs, fmt, fields, limit, shard_size, batch_size,
-                   config_hash, workers, started, progress, english_only, dedupe)
+                   config_hash, workers, started, progress, english_only, dedupe, max_chars)
         except BaseException as e:
             if isinstance(executor, _PoolExecutor):
                 executor.kill()
@@ -691,7 +711,7 @@ def run_dataset(inputs: Sequence[str | Path], out_dir: str | Path, model: Model 
             counts={"articles": summary.articles, "words": summary.words, "triples": summary.triples,
                     "rejects": summary.rejects, "duplicates": summary.duplicates,
                     "non_english": summary.non_english, "shards": len(shards), "per_relation": summary.per_relation,
-                    "replaced_bytes": summary.counters.replaced_bytes},
+                    "replaced_bytes": summary.counters.replaced_bytes, "capped": summary.counters.truncated},
             shards=[{"part": part_name(s["shard"]), **{k: s.get(k, 0) for k in ("articles", "words", "triples", "rejects",
                                                                                "duplicates", "non_english")},
                      "first": s["first"], "last": s["last"]} for s in shards],
@@ -724,7 +744,7 @@ def _quietly(fn, *args) -> None:
 
 def _drive(out: _Dataset, executor, summary: DatasetSummary, shard_infos: dict[int, dict], inputs, fmt, fields,
            limit, shard_size, batch_size, config_hash, workers, started, progress, english_only=True,
-           dedupe=True) -> None:
+           dedupe=True, max_chars=None) -> None:
     """Stream shards, skip done ones, keep a bounded number in flight, commit results as they complete.
 
     With ``dedupe``, the duplicates of every shard streamed (done ones included: the
@@ -774,6 +794,10 @@ def _drive(out: _Dataset, executor, summary: DatasetSummary, shard_infos: dict[i
                 account(shard, out.commit(shard, future.result(), config_hash), resumed=False)
             elif isinstance(error, BrokenProcessPool):
                 broken.append(shard)
+            elif type(error).__name__ == "KilledWorker":
+                # dask already retried the task on other workers (distributed.scheduler.allowed-failures)
+                raise AlliancesError(f"{shard.name}: dask workers died while processing this shard ({error}); "
+                                     "nothing of it was written, re-run to resume") from error
             else:
                 raise error
         if broken:
@@ -791,7 +815,8 @@ def _drive(out: _Dataset, executor, summary: DatasetSummary, shard_infos: dict[i
                 submit(shard)
 
     counters = summary.counters
-    items = read_screened(inputs, fmt, fields, counters, english_only=english_only, dedupe=dedupe)
+    items = read_screened(inputs, fmt, fields, counters, english_only=english_only, dedupe=dedupe,
+                          max_chars=max_chars)
     dup_final = out.path / DUPLICATES
     dup_tmp = out.path / f".{DUPLICATES}.{os.getpid()}.tmp"
     dup_fh = None

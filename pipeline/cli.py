@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from pipeline.errors import AlliancesError
+from pipeline.stages.ingest import MAX_ARTICLE_CHARS
 
 app = typer.Typer(
     add_completion=False,
@@ -52,9 +55,15 @@ def extract_cmd(
     keep_duplicates: bool = typer.Option(False, "--keep-duplicates",
                                          help="Process exact and near duplicates too (default: skip articles that "
                                               "repeat an earlier one, e.g. syndicated wire copy)."),
+    max_chars: int = typer.Option(MAX_ARTICLE_CHARS or 0, "--max-chars", min=0,
+                                  help="Cap each article at this many characters (cut at a line break or sentence "
+                                       "end), with a one-line warning naming it; 0: no cap. The pipeline runs at "
+                                       "about 1 MB of text a minute on 2 cores."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Extract triples from articles into one Parquet file or a dataset directory.
+
+    An article longer than --max-chars (default 1,000,000 characters) is capped with a warning such as "warning: big.txt: article of 52,428,800 bytes capped at its first 1,000,000 characters".
 
     Non-English articles and duplicates of earlier articles are skipped, with the reason and, for a duplicate, the article it repeats (a dataset directory lists them in _duplicates.jsonl); --all-languages and --keep-duplicates turn that off.
 
@@ -78,11 +87,57 @@ def extract_cmd(
         if extras:
             _fail(AlliancesError(f"{output}: {', '.join(extras)} apply to a dataset directory; "
                                  "give -o a name without .parquet"))
-        _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only=not all_languages,
-                      dedupe=not keep_duplicates)
+        with _warnings_as_lines(quiet), _article_cap(max_chars):
+            _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only=not all_languages,
+                          dedupe=not keep_duplicates)
     else:
-        _extract_dataset(inputs, output, model, fmt, fields, limit, workers, engine, scheduler, shard_size,
-                         overwrite, quiet, english_only=not all_languages, dedupe=not keep_duplicates)
+        with _warnings_as_lines(quiet):
+            _extract_dataset(inputs, output, model, fmt, fields, limit, workers, engine, scheduler, shard_size,
+                             overwrite, quiet, english_only=not all_languages, dedupe=not keep_duplicates,
+                             max_chars=max_chars)
+
+
+@contextmanager
+def _warnings_as_lines(quiet: bool):
+    """Print the package's warnings (a capped article) as one ``warning: ...`` line each, as they happen."""
+    from pipeline.stages.ingest import TextCappedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TextCappedWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, TextCappedWarning):
+                if not quiet:
+                    typer.echo(f"warning: {message}", err=True)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
+@contextmanager
+def _article_cap(max_chars: int):
+    """The single-file run reads :data:`pipeline.stages.ingest.MAX_ARTICLE_CHARS`: set it for this command."""
+    from pipeline.stages import ingest
+
+    before = ingest.MAX_ARTICLE_CHARS
+    ingest.MAX_ARTICLE_CHARS = max_chars or None
+    try:
+        yield
+    finally:
+        ingest.MAX_ARTICLE_CHARS = before
+
+
+def _write_error(output: Path, error: OSError, outcome: str) -> AlliancesError:
+    """An OSError met while writing ``output`` as one line: which file, why, what is left."""
+    from pipeline.errors import OutputError
+
+    reason = (error.strerror or str(error) or type(error).__name__).splitlines()[0]
+    if "Detail: " in reason:  # pyarrow: "Error writing bytes to file. Detail: [errno 28] No space left on device"
+        reason = reason.split("Detail: ", 1)[1]
+    return OutputError(f"{error.filename or output}: cannot be written ({reason}); {outcome}")
 
 
 #: Duplicate pairs printed after a run (all are in the rejects / _duplicates.jsonl).
@@ -122,6 +177,8 @@ def _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only
                       english_only=english_only, dedupe=dedupe)
     except AlliancesError as e:
         _fail(e)
+    except OSError as e:  # disk full or the like while writing: the temporary file is already removed
+        _fail(_write_error(output, e, "nothing was written"))
     finally:
         if bar is not None:
             bar.close()
@@ -148,7 +205,7 @@ def _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only
 
 
 def _extract_dataset(inputs, output, model, fmt, fields, limit, workers, engine, scheduler, shard_size,
-                     overwrite, quiet, english_only=True, dedupe=True) -> None:
+                     overwrite, quiet, english_only=True, dedupe=True, max_chars=None) -> None:
     import time
 
     from pipeline.batch import estimate_articles, run_dataset
@@ -178,11 +235,15 @@ def _extract_dataset(inputs, output, model, fmt, fields, limit, workers, engine,
     try:
         summary = run_dataset(inputs, output, model=model, fmt=fmt, fields=fields, limit=limit, workers=workers,
                               shard_size=shard_size, engine=engine, scheduler=scheduler, overwrite=overwrite,
-                              progress=progress, english_only=english_only, dedupe=dedupe)
+                              progress=progress, english_only=english_only, dedupe=dedupe, max_chars=max_chars)
     except AlliancesError as e:
         if bar is not None:
             bar.close()
         _fail(e)
+    except OSError as e:  # e.g. the manifest cannot be written: the parts written are kept
+        if bar is not None:
+            bar.close()
+        _fail(_write_error(output, e, "the parts already written are kept, re-run the same command to resume"))
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
@@ -300,11 +361,13 @@ def info_cmd(model: Optional[Path] = ModelOption) -> None:
     Example: alliances info
     """
     from pipeline.models import default_model_dir, read_meta
+    from pipeline.stages.relations import PRECISION_ENV, inference_dtype
     from pipeline.training.evaluate import format_table
 
     directory = model or default_model_dir()
     try:
         meta = read_meta(directory)
+        precision = str(inference_dtype()).removeprefix("torch.")
     except AlliancesError as e:
         _fail(e)
     typer.echo(f"model      {meta['version']}  ({directory})")
@@ -312,6 +375,8 @@ def info_cmd(model: Optional[Path] = ModelOption) -> None:
     typer.echo(f"labels     {', '.join(meta['labels'])}")
     typer.echo(f"thresholds {json.dumps(meta.get('thresholds', {}))}")
     typer.echo(f"base       {json.dumps(meta.get('base_models', {}))}")
+    typer.echo(f"precision  classifier runs in {precision} on this machine "
+               f"(${PRECISION_ENV}=auto|float32|bfloat16)")
     corpus = meta.get("corpus", {})
     typer.echo(f"corpus     {corpus.get('documents')} documents (hash {corpus.get('hash')}; "
                f"train {corpus.get('train')}, dev {corpus.get('dev')}, test {corpus.get('test')})")

@@ -32,3 +32,10 @@ def test_first_party_in_window_is_a_and_windows_are_capped():
 
 def test_no_sentences_no_pairs():
     assert candidate_pairs([party("Aa", 1), party("Bb", 3)], []) == []
+
+
+def test_a_mention_cut_by_a_sentence_end_stays_whole_in_the_window():
+    a = Party("Aa", (Mention(2, 4, "Aa"),))
+    b = Party("Bb Cc", (Mention(18, 23, "Bb Cc"),))  # the sentence (10, 20) ends inside it
+    (pair,) = candidate_pairs([a, b], [(0, 10), (10, 20), (20, 30)], window=2)
+    assert (pair.window_start, pair.window_end) == (0, 23)

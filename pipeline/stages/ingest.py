@@ -27,6 +27,11 @@ an input that cannot be read at all raises :class:`~pipeline.errors.InputError`
 before anything is yielded for it. A compressed stream that breaks in the middle
 (truncated or corrupt) keeps what was read and ends with a Reject naming the file.
 
+Long articles: ``max_chars`` (keyword of :func:`read_articles`; the batch runner and
+the CLI use :data:`MAX_ARTICLE_CHARS`) caps each article's text at that many characters,
+cut at a line break, sentence end or space, with a one-line :class:`TextCappedWarning`
+naming the record; a capped plain-text file is not read past the cap (bounded memory).
+
 Optional screening (keyword arguments of :func:`read_articles`): ``english_only``
 rejects articles whose language is confidently not English, ``dedupe`` rejects exact
 and near duplicates of earlier articles (see :mod:`pipeline.stages.dedupe`).
@@ -39,6 +44,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import os
 import re
 import sys
 import zlib
@@ -62,6 +68,11 @@ FORMATS = ("auto", "txt", "jsonl", "csv", "parquet", "html", "warc")
 MAX_DECOMPRESSED_BYTES = 2 * 1024**3
 #: The longest JSON Lines line / CSV line read; longer ones are rejected.
 MAX_RECORD_BYTES = 256 * 1024**2
+#: The most characters of one article the CLI and the batch runner process (``--max-chars``);
+#: the rest is dropped with a :class:`TextCappedWarning`. The pipeline runs at roughly 1 MB
+#: of text a minute on 2 CPU cores, so a 50 MB article would take most of an hour.
+#: ``None`` or 0: no cap.
+MAX_ARTICLE_CHARS: int | None = 1_000_000
 #: The largest HTML page (file or WARC record payload) handed to the extractor.
 MAX_HTML_BYTES = 32 * 1024**2
 #: Bytes of (decompressed) content looked at to sniff a format.
@@ -106,7 +117,83 @@ class _StreamBroken(Exception):
         self.reason = reason
 
 
+class TextCappedWarning(UserWarning):
+    """An article longer than the cap was cut to its first ``max_chars`` characters (one line, names the record)."""
+
+
 # --------------------------------------------------------------------------- text helpers
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str, counters: Counters | None = None) -> str:
+    """``text`` with unpaired surrogates (from JSON escapes like ``"\\ud800"``) replaced by U+FFFD.
+
+    They are not valid Unicode (spaCy and Parquet cannot encode them); one character
+    becomes one character, so offsets are unchanged. Counted as replaced bytes.
+    """
+    if _SURROGATES.search(text) is None:
+        return text
+    out, n = _SURROGATES.subn("\ufffd", text)
+    if counters is not None:
+        counters.replaced_bytes += n
+    return out
+
+
+def cap_text(text: str, limit: int) -> str:
+    """The first at most ``limit`` characters of ``text``, cut at a line break, sentence end or space if one is in the last half."""
+    if len(text) <= limit:
+        return text
+    window = text[:limit]
+    cut = max(window.rfind("\n"), window.rfind(". "), window.rfind(" "))
+    return text[:cut + 1] if cut > limit // 2 else window
+
+
+def _cap_message(where: str, size: str, limit: int) -> str:
+    return (f"{where}: article of {size} capped at its first {limit:,} characters "
+            "(--max-chars raises the cap, 0 removes it)")
+
+
+def valid_unicode(article: Article, counters: Counters | None = None) -> Article:
+    """The article with unpaired surrogates in its text, doc_id, source and url replaced (see :func:`replace_surrogates`).
+
+    They come from JSON escapes (``"\\ud800"``) and from file names that are not UTF-8.
+    Only replacements in the text are counted.
+    """
+    def fix(value):
+        return replace_surrogates(value) if isinstance(value, str) else value
+
+    text = replace_surrogates(article.text, counters)
+    doc_id, source, url = fix(article.doc_id), fix(article.source), fix(article.url)
+    if (text, doc_id, source, url) == (article.text, article.doc_id, article.source, article.url):
+        return article
+    import dataclasses
+
+    return dataclasses.replace(article, text=text, doc_id=doc_id, source=source, url=url)
+
+
+def _cap_article(article: Article, where: str, limit: int | None, counters: Counters | None) -> Article:
+    """The article with its text capped at ``limit`` characters, warning once; unchanged if short enough."""
+    if not limit or len(article.text) <= limit:
+        return article
+    import dataclasses
+    import warnings
+
+    warnings.warn(TextCappedWarning(_cap_message(where, f"{len(article.text):,} characters", limit)), stacklevel=3)
+    if counters is not None:
+        counters.truncated += 1
+    return dataclasses.replace(article, text=cap_text(article.text, limit))
+
+
+def _trim_partial_utf8(data: bytes) -> bytes:
+    """``data`` without a UTF-8 sequence cut off at its end."""
+    for k in range(1, min(4, len(data)) + 1):
+        b = data[-k]
+        if b & 0xC0 != 0x80:  # ASCII or a lead byte
+            need = 1 if b < 0x80 else 2 if b < 0xE0 else 3 if b < 0xF0 else 4
+            return data if need <= k else data[:-k]
+    return data
+
 
 def decode(data: bytes, counters: Counters | None = None) -> str:
     """UTF-8 text from bytes; undecodable bytes become U+FFFD and are counted."""
@@ -442,8 +529,9 @@ def detect_format(path: Path, head: bytes | None = None) -> str:
 def list_inputs(inputs: Iterable[str | Path], fmt: str = "auto") -> list[tuple[Path | None, str]]:
     """Expand inputs into ``(file, format)`` pairs; ``(None, fmt)`` stands for stdin.
 
-    Raises :class:`InputError` for a path that does not exist or cannot be read, a
-    directory without articles or a file of unknown format, before anything is read.
+    Raises :class:`InputError` for a path that does not exist or cannot be read (a
+    directory or any subdirectory that cannot be listed included), a directory without
+    articles or a file of unknown format, before anything is read.
     In a directory, files whose names say nothing (no suffix, or only ``.gz``/``.zst``)
     are sniffed; files with another suffix are left out.
     """
@@ -463,8 +551,13 @@ def list_inputs(inputs: Iterable[str | Path], fmt: str = "auto") -> list[tuple[P
             raise InputError(f"{path}: no such file or directory")
         if is_dir:
             try:
-                files = [p for p in sorted(path.rglob("*")) if p.is_file()
-                         and not any(part.startswith(".") for part in p.relative_to(path).parts)]
+                entries = [p for p in sorted(path.rglob("*"))
+                           if not any(part.startswith(".") for part in p.relative_to(path).parts)]
+                # rglob passes over directories it cannot list: their articles would be lost unsaid
+                for directory in [path, *(p for p in entries if p.is_dir())]:
+                    with os.scandir(directory):
+                        pass
+                files = [p for p in entries if p.is_file()]
             except PermissionError as e:
                 raise InputError(f"{e.filename or path}: cannot be read (permission denied)") from e
             found = []
@@ -537,27 +630,48 @@ def _lines(stream: io.BufferedReader) -> Iterator[tuple[int, bytes | None]]:
 
 
 def _read_text(stream: io.BufferedReader, head: bytes, name: str, doc_id: str, source: str,
-               counters: Counters | None) -> Iterator[tuple[str, Article | Reject]]:
+               counters: Counters | None, max_chars: int | None = None) -> Iterator[tuple[str, Article | Reject]]:
+    """One article from a text file; with ``max_chars``, bytes past the cap are counted, not kept."""
     binary = looks_binary(head)
     if binary:
         yield name, Reject(name, binary)
         return
-    parts, total = [], 0
+    budget = 4 * max_chars + 4 if max_chars else None  # UTF-8: at most 4 bytes a character
+    parts, total, kept = [], 0, 0
     while True:  # chunks joined once: linear in the size, however large the article
         chunk = stream.read(_CHUNK * 16)
         if not chunk:
             break
         total += len(chunk)
         if total > MAX_DECOMPRESSED_BYTES:
-            yield name, Reject(name, f"text larger than {MAX_DECOMPRESSED_BYTES:,} bytes")
-            return
-        parts.append(chunk)
-    text = decode(b"".join(parts), counters)
+            if budget is None:
+                yield name, Reject(name, f"text larger than {MAX_DECOMPRESSED_BYTES:,} bytes")
+                return
+            break
+        if budget is None or kept < budget:
+            if budget is not None:
+                chunk = chunk[:budget - kept]
+            parts.append(chunk)
+            kept += len(chunk)
+    data = b"".join(parts)
     del parts
-    if text.strip():
-        yield name, Article(doc_id=doc_id, text=text, source=source)
-    else:
+    if total > kept:
+        data = _trim_partial_utf8(data)
+    text = decode(data, counters)
+    del data
+    if not text.strip():
         yield name, Reject(name, "empty text")
+        return
+    if max_chars and (total > kept or len(text) > max_chars):
+        import warnings
+
+        size = (f"more than {MAX_DECOMPRESSED_BYTES:,} bytes" if total > MAX_DECOMPRESSED_BYTES
+                else f"{total:,} bytes" if total > kept else f"{len(text):,} characters")
+        warnings.warn(TextCappedWarning(_cap_message(name, size, max_chars)), stacklevel=2)
+        if counters is not None:
+            counters.truncated += 1
+        text = cap_text(text, max_chars)
+    yield name, Article(doc_id=doc_id, text=text, source=source)
 
 
 def _read_jsonl(stream: io.BufferedReader, name: str, source: str, fields: Fields,
@@ -854,8 +968,8 @@ def _warc_record(record, where: str, stem: str, n: int, counters: Counters | Non
 
 # --------------------------------------------------------------------------- reading
 
-def _records(path: Path | None, fmt: str, fields: Fields, counters: Counters | None
-             ) -> Iterator[tuple[str, Article | Reject]]:
+def _records(path: Path | None, fmt: str, fields: Fields, counters: Counters | None,
+             max_chars: int | None = None) -> Iterator[tuple[str, Article | Reject]]:
     """(where, item) for every record of one input; may raise InputError or _StreamBroken."""
     name = source = "<stdin>" if path is None else str(path)
     if fmt == "parquet":
@@ -872,7 +986,7 @@ def _records(path: Path | None, fmt: str, fields: Fields, counters: Counters | N
                 raise InputError(f"{name}: format 'parquet' cannot be read from stdin")
         doc_id = "stdin" if path is None else (path.name.split(".")[0] or path.stem)
         if fmt == "txt":
-            yield from _read_text(stream, head, name, doc_id, source, counters)
+            yield from _read_text(stream, head, name, doc_id, source, counters, max_chars)
         elif fmt == "html":
             yield from _read_html(stream, head, name, doc_id, source, counters)
         elif fmt == "jsonl":
@@ -907,17 +1021,20 @@ def _screen(where: str, article: Article, english_only: bool, deduplicator, coun
 
 def read_file(path: Path | None, fmt: str, fields: Fields = Fields(),
               counters: Counters | None = None, *, english_only: bool = False,
-              deduplicator=None) -> Iterator[Article | Reject]:
+              deduplicator=None, max_chars: int | None = None) -> Iterator[Article | Reject]:
     """Articles and rejects from one input (``None`` = stdin).
 
     ``english_only`` rejects confidently non-English articles ("not English (detected
     'fr')"); ``deduplicator`` (a :class:`~pipeline.stages.dedupe.Deduplicator`) rejects
-    duplicates of articles it has seen ("near-duplicate of 'x'").
+    duplicates of articles it has seen ("near-duplicate of 'x'"). ``max_chars`` caps
+    each article's text (before screening) with a :class:`TextCappedWarning`.
     """
     name = "<stdin>" if path is None else str(path)
     yielded = False
     try:
-        for where, item in _records(path, fmt, fields, counters):
+        for where, item in _records(path, fmt, fields, counters, max_chars):
+            if isinstance(item, Article):
+                item = _cap_article(valid_unicode(item, counters), where, max_chars, counters)
             if isinstance(item, Article) and (english_only or deduplicator is not None):
                 item = _screen(where, item, english_only, deduplicator, counters)
             yielded = True
@@ -930,12 +1047,14 @@ def read_file(path: Path | None, fmt: str, fields: Fields = Fields(),
 
 def read_articles(inputs: Iterable[str | Path], fmt: str = "auto", fields: Fields = Fields(),
                   counters: Counters | None = None, *, english_only: bool = False,
-                  dedupe=False) -> Iterator[Article | Reject]:
+                  dedupe=False, max_chars: int | None = None) -> Iterator[Article | Reject]:
     """Every article (or reject) of every input, in order.
 
     ``english_only=True`` rejects non-English articles; ``dedupe=True`` (or a
     :class:`~pipeline.stages.dedupe.Deduplicator` to share across calls) rejects exact
-    and near duplicates of earlier articles of the run.
+    and near duplicates of earlier articles of the run. ``max_chars`` (default: no cap;
+    the CLI and batch runner pass :data:`MAX_ARTICLE_CHARS`) caps each article's text
+    with a one-line :class:`TextCappedWarning` naming the record.
     """
     deduplicator = None
     if dedupe is True:
@@ -945,4 +1064,5 @@ def read_articles(inputs: Iterable[str | Path], fmt: str = "auto", fields: Field
     elif dedupe is not False and dedupe is not None:  # an empty Deduplicator is falsy (len 0)
         deduplicator = dedupe
     for path, f in list_inputs(inputs, fmt):
-        yield from read_file(path, f, fields, counters, english_only=english_only, deduplicator=deduplicator)
+        yield from read_file(path, f, fields, counters, english_only=english_only, deduplicator=deduplicator,
+                             max_chars=max_chars)

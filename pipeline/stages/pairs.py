@@ -58,5 +58,8 @@ def candidate_pairs(parties: Sequence[Party], sentences: Sequence[tuple[int, int
             a, b, ma, mb = (parties[i], parties[j], mi, mj)
             if mj.start < mi.start:
                 a, b, ma, mb = b, a, mj, mi
+            # A sentence split inside a mention ("0Solvang Cells") must not cut it out of
+            # the window: the window always spans both mentions whole.
+            start, end = min(start, ma.start), max(end, ma.end, mb.end)
             pairs.append(Pair(a, b, ma, mb, start, end))
     return pairs
