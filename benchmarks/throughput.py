@@ -149,6 +149,12 @@ def measure_pipeline(files: list[Path], workers: int, model: str | None, shard_s
     def progress(summary) -> None:
         commits.append((time.perf_counter(), summary.words))
 
+    if workers == 1:
+        # A worker is one process with one torch thread (the pool's workers set the same),
+        # so "2 workers / 1 worker" measures scaling over cores, not threads vs processes.
+        import torch
+
+        torch.set_num_threads(1)
     loaded = load_model(model) if workers == 1 else model  # 1 worker: load outside the timing, like spaCy
     with tempfile.TemporaryDirectory() as tmp, ChildSampler() as sampler:
         start = time.perf_counter()
