@@ -87,9 +87,9 @@ def extract_cmd(
         if extras:
             _fail(AlliancesError(f"{output}: {', '.join(extras)} apply to a dataset directory; "
                                  "give -o a name without .parquet"))
-        with _warnings_as_lines(quiet), _article_cap(max_chars):
+        with _warnings_as_lines(quiet):
             _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only=not all_languages,
-                          dedupe=not keep_duplicates)
+                          dedupe=not keep_duplicates, max_chars=max_chars)
     else:
         with _warnings_as_lines(quiet):
             _extract_dataset(inputs, output, model, fmt, fields, limit, workers, engine, scheduler, shard_size,
@@ -115,19 +115,6 @@ def _warnings_as_lines(quiet: bool):
 
         warnings.showwarning = show
         yield
-
-
-@contextmanager
-def _article_cap(max_chars: int):
-    """The single-file run reads :data:`pipeline.stages.ingest.MAX_ARTICLE_CHARS`: set it for this command."""
-    from pipeline.stages import ingest
-
-    before = ingest.MAX_ARTICLE_CHARS
-    ingest.MAX_ARTICLE_CHARS = max_chars or None
-    try:
-        yield
-    finally:
-        ingest.MAX_ARTICLE_CHARS = before
 
 
 def _write_error(output: Path, error: OSError, outcome: str) -> AlliancesError:
@@ -157,7 +144,8 @@ def _echo_screening(non_english: int, duplicates: int, samples, where: str | Non
             typer.echo(f"  ... and {duplicates - SHOWN_DUPLICATES} more", err=True)
 
 
-def _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only=True, dedupe=True) -> None:
+def _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only=True, dedupe=True,
+                  max_chars=None) -> None:
     from pipeline.extract import run
 
     bar = None
@@ -174,6 +162,7 @@ def _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only
 
     try:
         summary = run(inputs, output, model=model, fmt=fmt, fields=fields, limit=limit, progress=progress,
+                      max_chars=max_chars,
                       english_only=english_only, dedupe=dedupe)
     except AlliancesError as e:
         _fail(e)

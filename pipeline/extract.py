@@ -277,7 +277,7 @@ class RunSummary:
 def run(inputs: Sequence[str | Path], output: str | Path, model: Model | str | Path | None = None,
         fmt: str = "auto", fields: Fields = Fields(), limit: int | None = None,
         batch_size: int = 16, progress: Callable[[RunSummary], None] | None = None, *,
-        english_only: bool = True, dedupe: bool = True) -> RunSummary:
+        english_only: bool = True, dedupe: bool = True, max_chars=None) -> RunSummary:
     """Read articles from files (or ``-``), extract triples, write one Parquet file.
 
     Inputs are checked before anything is written; the output appears only when the
@@ -288,9 +288,11 @@ def run(inputs: Sequence[str | Path], output: str | Path, model: Model | str | P
     (default) exact and near duplicates of earlier articles. Their rejects are
     :class:`pipeline.batch.Screened` records (a duplicate names its own doc_id and the
     original's) and are counted in ``summary.counters.extra`` (``not_english``,
-    ``duplicates``).
+    ``duplicates``). Articles longer than ``max_chars`` characters are capped, with a
+    :class:`pipeline.stages.ingest.TextCappedWarning` (default
+    :data:`pipeline.stages.ingest.MAX_ARTICLE_CHARS`; ``0`` for no cap).
     """
-    from pipeline.batch import read_screened
+    from pipeline.batch import DEFAULT_MAX_CHARS, read_screened
     from pipeline.stages.ingest import list_inputs
 
     list_inputs(inputs, fmt)  # whole-run problems raise here, before any output
@@ -300,7 +302,8 @@ def run(inputs: Sequence[str | Path], output: str | Path, model: Model | str | P
     started = time.perf_counter()
 
     def articles() -> Iterator[Article]:
-        for item in read_screened(inputs, fmt, fields, summary.counters, english_only=english_only, dedupe=dedupe):
+        for item in read_screened(inputs, fmt, fields, summary.counters, english_only=english_only, dedupe=dedupe,
+                                  max_chars=DEFAULT_MAX_CHARS if max_chars is None else max_chars):
             if isinstance(item, Reject):
                 summary.rejects.append(item)
                 continue

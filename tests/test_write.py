@@ -50,6 +50,24 @@ def test_failed_write_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_disk_full_while_finishing_the_file_removes_the_temporary_file(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "out.parquet"
+    sink = ParquetSink(path)
+    sink.write([triple()])
+    real_close = sink.writer.close
+
+    def full_disk():
+        real_close()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sink.writer, "close", full_disk)
+    with pytest.raises(OutputError, match="out.parquet: cannot be written .*No space left"):
+        sink.close()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_directory_must_exist(tmp_path):
     with pytest.raises(OutputError, match="does not exist"):
         ParquetSink(tmp_path / "missing" / "out.parquet")

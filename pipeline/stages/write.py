@@ -60,12 +60,20 @@ class ParquetSink:
         return table.num_rows
 
     def close(self) -> None:
-        self.writer.close()
-        os.replace(self.tmp, self.path)
+        """Finish the file (the footer is written here) and rename it into place; if that
+        fails (disk full), the temporary file is removed and nothing is left half-written."""
+        try:
+            self.writer.close()
+            os.replace(self.tmp, self.path)
+        except OSError as e:
+            self.tmp.unlink(missing_ok=True)
+            raise OutputError(f"{self.path}: cannot be written ({e})") from e
 
     def abort(self) -> None:
         try:
             self.writer.close()
+        except OSError:
+            pass  # the run already failed; its error is the one to report
         finally:
             self.tmp.unlink(missing_ok=True)
 
