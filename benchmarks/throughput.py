@@ -200,7 +200,10 @@ def stream(n: int, workers: int, model: str | None, shard_size: int, every: floa
             samples.append(driver)
             print(f"{s.seconds:8.1f} {s.articles:9d} {s.words_per_second:9.0f} {driver:14.0f} {kids:>16}", flush=True)
 
-        run_dataset(files, Path(tmp) / "out", model=model, workers=workers, shard_size=shard_size, progress=progress)
+        # Repeated corpus texts are near-duplicates of each other: duplicate detection (which
+        # keeps ~2 KB per article by design) would skip them, so it is off here.
+        run_dataset(files, Path(tmp) / "out", model=model, workers=workers, shard_size=shard_size, progress=progress,
+                    dedupe=False)
         if len(samples) >= 3:
             warm = samples[len(samples) // 3]
             print(f"driver RSS: first sample {samples[0]:.0f} MB, after the first third {warm:.0f} MB, "

@@ -1,4 +1,4 @@
-"""Document-level calibration of output confidences (Platt scaling per relation).
+"""Document-level calibration of output confidences (Platt scaling).
 
 Temperature scaling (``RelationClassifier.fit_temperature``) calibrates single windows.
 An output triple's confidence is something else: the best of several windows, for
