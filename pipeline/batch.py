@@ -400,18 +400,22 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _commit_file(tmp: Path, final: Path) -> None:
+    """Make a finished temporary file durable, rename it to ``final``, and make the rename
+    durable: after a crash the file is either absent or whole, never partial."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        tmp.write_bytes(data)
+        _commit_file(tmp, path)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _write_table(table: pa.Table, path: Path) -> None:
@@ -537,10 +541,7 @@ class _Dataset:
                 rejects.unlink(missing_ok=True)
             table = table.cast(SCHEMA).replace_schema_metadata({PART_META_KEY: json.dumps(info).encode()})
             _write_table(table, tmp)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-            _fsync_dir(self.path)
+            _commit_file(tmp, final)
         except OSError as e:
             raise OutputError(f"{final}: cannot be written ({_one_line(e)}); the parts already written are kept, "
                               "re-run the same command to resume") from e
@@ -848,11 +849,8 @@ def _drive(out: _Dataset, executor, summary: DatasetSummary, shard_infos: dict[i
             collect(block=True)
         if dup_fh is not None:
             try:
-                dup_fh.flush()
-                os.fsync(dup_fh.fileno())
                 dup_fh.close()
-                os.replace(dup_tmp, dup_final)
-                _fsync_dir(out.path)
+                _commit_file(dup_tmp, dup_final)
             except OSError as e:
                 raise OutputError(f"{dup_final}: cannot be written ({_one_line(e)}); "
                                   "re-run the same command to finish") from e
