@@ -173,22 +173,14 @@ def _extract_file(inputs, output, model, fmt, fields, limit, quiet, english_only
             bar.close()
     if quiet:
         return
-    for reject in summary.rejects[:20]:
-        typer.echo(f"skipped {reject.where}: {reject.reason}", err=True)
-    if len(summary.rejects) > 20:
-        typer.echo(f"... and {len(summary.rejects) - 20} more skipped records", err=True)
     from pipeline.batch import Screened
 
+    _echo_rejects(summary.rejects, len(summary.rejects),
+                  f"... and {len(summary.rejects) - 20} more skipped records")
     duplicates = [r for r in summary.rejects if isinstance(r, Screened) and r.kind == "duplicate"]
     non_english = sum(1 for r in summary.rejects if isinstance(r, Screened) and r.kind == "non_english")
     _echo_screening(non_english, len(duplicates), duplicates)
-    c = summary.counters
-    if c.replaced_bytes:
-        typer.echo(f"warning: {c.replaced_bytes} undecodable bytes were replaced with U+FFFD", err=True)
-    rels = ", ".join(f"{r} {n}" for r, n in sorted(summary.per_relation.items(), key=lambda kv: -kv[1])) or "none"
-    typer.echo(f"{summary.articles} articles, {summary.words:,} words, {summary.triples} triples "
-               f"({rels}) in {summary.seconds:.1f}s ({summary.words_per_second:,.0f} words/s); "
-               f"{len(summary.rejects)} skipped")
+    _echo_totals(summary, len(summary.rejects))
     typer.echo(f"wrote {summary.output} (model {summary.model_version})")
     _print_top(output)
 
@@ -242,20 +234,30 @@ def _extract_dataset(inputs, output, model, fmt, fields, limit, workers, engine,
         bar.close()
     if quiet:
         return
-    for reject in summary.reject_samples[:20]:
-        typer.echo(f"skipped {reject.where}: {reject.reason}", err=True)
-    if summary.rejects > 20:
-        typer.echo(f"... {summary.rejects} skipped records in all, listed in {output / '_rejects'}", err=True)
+    _echo_rejects(summary.reject_samples, summary.rejects,
+                  f"... {summary.rejects} skipped records in all, listed in {output / '_rejects'}")
     _echo_screening(summary.non_english, summary.duplicates, summary.duplicate_samples, str(output / "_duplicates.jsonl"))
+    resumed = f", {summary.shards_resumed} resumed from an earlier run" if summary.shards_resumed else ""
+    _echo_totals(summary, summary.rejects, f"; {summary.shards} parts{resumed}")
+    typer.echo(f"wrote {summary.output}/ (model {summary.model_version})")
+    _print_top(output)
+
+
+def _echo_rejects(samples, total: int, more: str) -> None:
+    """The first 20 skipped records, one line each, then ``more`` if there were others."""
+    for reject in samples[:20]:
+        typer.echo(f"skipped {reject.where}: {reject.reason}", err=True)
+    if total > 20:
+        typer.echo(more, err=True)
+
+
+def _echo_totals(summary, skipped: int, tail: str = "") -> None:
+    """The replaced-bytes warning and the one-line totals of a run (single file or dataset)."""
     if summary.counters.replaced_bytes:
         typer.echo(f"warning: {summary.counters.replaced_bytes} undecodable bytes were replaced with U+FFFD", err=True)
     rels = ", ".join(f"{r} {n}" for r, n in sorted(summary.per_relation.items(), key=lambda kv: -kv[1])) or "none"
-    resumed = f", {summary.shards_resumed} resumed from an earlier run" if summary.shards_resumed else ""
     typer.echo(f"{summary.articles} articles, {summary.words:,} words, {summary.triples} triples ({rels}) "
-               f"in {summary.seconds:.1f}s ({summary.words_per_second:,.0f} words/s); {summary.rejects} skipped; "
-               f"{summary.shards} parts{resumed}")
-    typer.echo(f"wrote {summary.output}/ (model {summary.model_version})")
-    _print_top(output)
+               f"in {summary.seconds:.1f}s ({summary.words_per_second:,.0f} words/s); {skipped} skipped{tail}")
 
 
 def _print_top(path: Path, n: int = 8) -> None:
