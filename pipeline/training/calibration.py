@@ -72,7 +72,7 @@ def pipeline_candidates(model, docs: Sequence[Document]) -> list[tuple[str, floa
     scores at least :data:`FLOOR` on ``docs``; matches of optional gold are left out."""
     from pipeline.extract import analyse, classify_probs, pair_triples
     from pipeline.records import Article
-    from pipeline.training.evaluate import GoldDocument, match_document
+    from pipeline.training.evaluate import GoldDocument, judge
 
     floor = {relation: FLOOR for relation in RELATIONS}
     out = []
@@ -80,11 +80,8 @@ def pipeline_candidates(model, docs: Sequence[Document]) -> list[tuple[str, floa
         batch = docs[k:k + 16]
         analyses = analyse(model, [Article(d.doc_id, d.text) for d in batch])
         for doc, analysis, probs in zip(batch, analyses, classify_probs(model, analyses)):
-            gold = GoldDocument(doc)
-            for t in pair_triples(analysis, probs, model.classifier.labels, floor, model.version):
-                tp, fp, _, _ = match_document(gold, [(t.head, t.relation, t.tail)])
-                if tp or fp:
-                    out.append((t.relation, t.confidence, bool(tp)))
+            triples = pair_triples(analysis, probs, model.classifier.labels, floor, model.version)
+            out.extend((t.relation, t.confidence, right) for t, right in judge(GoldDocument(doc), triples))
     return out
 
 

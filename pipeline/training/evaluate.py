@@ -8,7 +8,7 @@ matching an ``optional`` gold triple are neither right nor wrong.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from pipeline.records import ALLIANCE, RELATIONS, SYMMETRIC
 from pipeline.stages.canonical import name_key
@@ -65,6 +65,16 @@ def match_document(gold: GoldDocument, predicted: Iterable[tuple[str, str, str]]
             fp.append(k)
     fn = [sorted(opts)[0] for i, opts in enumerate(gold.gold) if i not in matched]
     return tp, fp, fn, keys
+
+
+def judge(gold: GoldDocument, triples: Iterable) -> Iterator[tuple[object, bool]]:
+    """``(triple, right?)`` for each output triple (anything with head, relation, tail) of
+    one document, judged alone; matches of optional gold are neither right nor wrong and
+    are left out. For calibration: a confidence is the chance of being right."""
+    for t in triples:
+        tp, fp, _, _ = match_document(gold, [(t.head, t.relation, t.tail)])
+        if tp or fp:
+            yield t, bool(tp)
 
 
 def score(docs: Sequence[Document], predictions: Mapping[str, Iterable[tuple[str, str, str]]]) -> dict:

@@ -76,7 +76,7 @@ def evaluate(gold: str | Path, inputs: Sequence[str | Path] = (), model=None, sp
     from pipeline.models import load_model, read_meta, write_meta
     from pipeline.stages.ingest import read_articles
     from pipeline.training.corpus import read_corpus
-    from pipeline.training.evaluate import expected_calibration_error, match_document, score, GoldDocument
+    from pipeline.training.evaluate import expected_calibration_error, judge, score, GoldDocument
     from pipeline.training.train import split_of
 
     gold = Path(gold)
@@ -113,10 +113,10 @@ def evaluate(gold: str | Path, inputs: Sequence[str | Path] = (), model=None, sp
     for triples in outputs:
         for t in triples:
             predictions[t.doc_id].append((t.head, t.relation, t.tail))
-            tp, fp, _, _ = match_document(golds[t.doc_id], [(t.head, t.relation, t.tail)])
-            if tp or fp:  # optional matches are neither right nor wrong
+        if triples:
+            for t, right in judge(golds[triples[0].doc_id], triples):
                 confidences.append(t.confidence)
-                correct.append(bool(tp))
+                correct.append(right)
     result = score(docs, predictions)
     result["ece"] = expected_calibration_error(confidences, correct)
     result["baseline_cooccurrence"] = score(docs, cooccurrence_baseline(analyses))
