@@ -26,6 +26,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.errors import ModelError
 from pipeline.records import Mention
 from pipeline.stages.canonical import name_key
@@ -64,6 +66,7 @@ ORG_CUES_AFTER = re.compile(
     r" \((?:nyse|nasdaq|lse|tsx|asx|xetra|otc)\b)",
     re.IGNORECASE,
 )
+_LINE_BREAK = re.compile(r"\n\s*")
 _LEAD_ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE_TAIL = re.compile(r"['\u2019]s?(?=\s|$)")
 
@@ -222,9 +225,14 @@ def in_heading(text: str, start: int) -> bool:
     return len(line.split()) <= _HEADING_WORDS and not re.search(r"[.!?;\"\u201d\u2019']$", line)
 
 
+@lru_cache(maxsize=16384)
+def _form_pattern(form: str) -> re.Pattern:
+    """A form as a whole name: not part of a longer word, hyphenated compound or "X&Y"."""
+    return re.compile(r"(?<![\w&-])" + re.escape(form) + r"(?![\w&]|-\w)")
+
+
 def _occurrences(text: str, form: str) -> Iterable[tuple[int, int]]:
-    pattern = r"(?<![\w&-])" + re.escape(form) + r"(?![\w&]|-\w)"
-    for m in re.finditer(pattern, text):
+    for m in _form_pattern(form).finditer(text):
         yield m.start(), m.end()
 
 
@@ -343,9 +351,15 @@ class OrganizationFinder:
 
 def newline_sentences(doc):
     """Start a sentence after every line break, so headlines stand alone."""
-    for token in doc[1:]:
-        if "\n" in doc[token.i - 1].text or "\n" in doc[token.i - 1].whitespace_:
-            token.is_sent_start = True
+    starts = None
+    for brk in _LINE_BREAK.finditer(doc.text):
+        if starts is None:
+            from spacy.attrs import IDX
+
+            starts = doc.to_array([IDX]).ravel()
+        i = int(np.searchsorted(starts, brk.end()))
+        if 0 < i < len(doc):
+            doc[i].is_sent_start = True
     return doc
 
 
