@@ -89,14 +89,24 @@ class Model:
         return apply_platt(params, p)
 
 
-def load_model(directory: str | Path | None = None) -> Model:
-    """Load a model directory (default: the shipped model); cached per path."""
-    directory = Path(directory) if directory else default_model_dir()
-    return _load(str(directory.resolve()))
+def load_model(directory: str | Path | None = None, *, cached: bool = True) -> Model:
+    """Load a model directory (default: the shipped model); cached per path unless ``cached``
+    is false (a fresh copy, for code that is about to change the directory's meta.json)."""
+    directory = str((Path(directory) if directory else default_model_dir()).resolve())
+    return _load(directory) if cached else _read_model(directory)
+
+
+def forget_loaded_models() -> None:
+    """Drop the cache of :func:`load_model`, so a model directory rewritten on disk is read anew."""
+    _load.cache_clear()
 
 
 @lru_cache(maxsize=4)
 def _load(directory: str) -> Model:
+    return _read_model(directory)
+
+
+def _read_model(directory: str) -> Model:
     from pipeline.stages.ner import OrganizationFinder, load_nlp
     from pipeline.stages.relations import RelationClassifier
 

@@ -95,13 +95,13 @@ def calibrate_model(directory, docs: Sequence[Document]) -> dict:
     """Fit the document-level calibration of the model at ``directory`` on ``docs`` (the
     dev split) and store it in its ``meta.json``, with the thresholds moved to the
     calibrated scale (the raw ones are kept as ``thresholds_raw``). Returns the meta."""
-    from pipeline.models import Model, _load, read_meta, write_meta
+    from pipeline.models import Model, forget_loaded_models, load_model, read_meta, write_meta
 
     meta = read_meta(directory)
     raw = meta.get("thresholds_raw", meta["thresholds"])
     uncalibrated = {k: v for k, v in meta.items() if k not in ("calibration", "thresholds_raw")}
     uncalibrated["thresholds"] = raw
-    loaded = _load.__wrapped__(str(directory))
+    loaded = load_model(directory, cached=False)
     model = Model(loaded.directory, uncalibrated, loaded.nlp, loaded.finder, loaded.classifier, dict(raw))
     calibration = fit_calibration(pipeline_candidates(model, docs))
     meta["calibration"] = calibration
@@ -109,5 +109,5 @@ def calibrate_model(directory, docs: Sequence[Document]) -> dict:
     meta["thresholds"] = {rel: round(apply_platt(calibration["params"], t), 4) for rel, t in raw.items()}
     meta.pop("format_version", None)
     write_meta(directory, meta)
-    _load.cache_clear()
+    forget_loaded_models()
     return meta
