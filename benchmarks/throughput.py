@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -45,10 +46,23 @@ def corpus_texts() -> list[tuple[str, str]]:
     return out
 
 
-def write_articles(n: int, directory: Path, per_file: int = 250) -> list[Path]:
+def lead(text: str, words: int) -> str:
+    """The start of an article up to the end of the sentence holding its ``words``-th word."""
+    count = 0
+    for match in re.finditer(r"\S+", text):
+        count += 1
+        if count >= words and re.search(r"[.!?][\"\u201d']?$", match.group()):
+            return text[:match.end()]
+    return text
+
+
+def write_articles(n: int, directory: Path, per_file: int = 250, max_words: int | None = None) -> list[Path]:
     """``n`` news articles as JSON Lines files of ``per_file`` articles: corpus texts, repeated with
-    varied first lines (so repeats are not byte-identical) when there are fewer than ``n``."""
+    varied first lines (so repeats are not byte-identical) when there are fewer than ``n``;
+    with ``max_words``, each cut after the sentence that reaches that many words."""
     texts = corpus_texts()
+    if max_words:
+        texts = [(doc_id, lead(text, max_words)) for doc_id, text in texts]
     directory.mkdir(parents=True, exist_ok=True)
     files, fh = [], None
     for i in range(n):
@@ -173,13 +187,15 @@ def measure_pipeline(files: list[Path], workers: int, model: str | None, shard_s
             "steady_wps": steady or summary.words / seconds, "peak_rss_mb": peaks, "model": summary.model_version}
 
 
-def stream(n: int, workers: int, model: str | None, shard_size: int, every: float) -> None:
+def stream(n: int, workers: int, model: str | None, shard_size: int, every: float,
+           max_words: int | None = None) -> None:
     from pipeline.batch import run_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
-        files = write_articles(n, Path(tmp) / "in")
-        print(f"streaming {n} synthetic articles ({len(files)} files) through run_dataset, {workers} worker(s), "
-              f"shard size {shard_size}", flush=True)
+        files = write_articles(n, Path(tmp) / "in", max_words=max_words)
+        words = sum(len(t.split()) for t in read_texts(files))
+        print(f"streaming {n} synthetic articles ({len(files)} files, {words:,} words) through run_dataset, "
+              f"{workers} worker(s), shard size {shard_size}", flush=True)
         print(f"{'time s':>8} {'articles':>9} {'words/s':>9} {'driver RSS MB':>14} {'workers RSS MB':>16}", flush=True)
         last = [0.0]
         samples: list[float] = []
@@ -228,12 +244,14 @@ def main() -> None:
     ap.add_argument("--stream", type=int, metavar="N", help="instead: stream N synthetic articles, print RSS over time")
     ap.add_argument("--workers", type=int, default=1, help="workers for --stream")
     ap.add_argument("--every", type=float, default=10.0, help="seconds between --stream lines")
+    ap.add_argument("--max-words", type=int, default=None,
+                    help="for --stream: cut each article after the sentence reaching this many words")
     ap.add_argument("--measure", choices=["spacy", "1", "2"], help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.stream:
-        stream(args.stream, args.workers, args.model, args.shard_size, args.every)
+        stream(args.stream, args.workers, args.model, args.shard_size, args.every, args.max_words)
         return
     if args.measure:
         files = sorted(Path(args.input).glob("*.jsonl"))
