@@ -85,8 +85,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     from pipeline.models import read_meta
     from pipeline.stages.ner import load_nlp
     from pipeline.stages.relations import RelationClassifier
-    from pipeline.training.evaluate import best_thresholds
-    from pipeline.training.train_relations import corpus_examples, fit, score_candidates
+    from pipeline.training.train_relations import corpus_examples, fit
 
     started = time.perf_counter()
     docs = load_documents(corpus, texts)
@@ -103,9 +102,10 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         init_meta = read_meta(init)
         # Thresholds on the classifier's own scale (a calibrated model keeps them apart).
         init_meta["thresholds"] = init_meta.get("thresholds_raw", init_meta.get("thresholds", {}))
+        if dev_docs:  # scored as extraction runs it (inference precision)
+            before = _classifier_scores(RelationClassifier.load(Path(init) / "relations"), dev_docs, nlp,
+                                        init_meta.get("thresholds", {}), window)
         classifier = RelationClassifier.load(Path(init) / "relations", precision="float32")
-        if dev_docs:
-            before = _classifier_scores(classifier, dev_docs, nlp, init_meta.get("thresholds", {}), window)
     else:
         base = DEFAULT_BASE if base is None and encoder_config is None else base
         classifier = RelationClassifier.create(base, encoder_config=encoder_config,
@@ -116,20 +116,18 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
     if dev_docs:
         calibrate(classifier, dev_docs, nlp, window, max_windows)
-    tune_docs = dev_docs or train_docs
-    scored = score_candidates(classifier, tune_docs, nlp, window=window)
-    thresholds, sweep = best_thresholds(scored, tune_docs, keep=init_meta.get("thresholds"))
-    metrics = {"dev": _classifier_scores(classifier, dev_docs, nlp, thresholds, window)} if dev_docs else {}
-    if before is not None:
-        metrics["dev_before"] = before
-    if test_docs and evaluate_test:
-        metrics["test_gold_parties"] = _classifier_scores(classifier, test_docs, nlp, thresholds, window)
     hash_ = corpus_hash(docs)
     version = version or f"alliances-{dt.date.today():%Y.%m.%d}-{hash_[:8]}"
     staging = output.with_name(f".{output.name}.partial")
     if staging.exists():
         shutil.rmtree(staging)
     classifier.save(staging / "relations")
+    thresholds, sweep, metrics = tune_thresholds(RelationClassifier.load(staging / "relations"), nlp,
+                                                 dev_docs or train_docs, dev_docs,
+                                                 test_docs if evaluate_test else [], window,
+                                                 keep=init_meta.get("thresholds"))
+    if before is not None:
+        metrics["dev_before"] = before
     ner_info = None
     if ner_epochs is None:
         ner_epochs = 0 if init is not None else 8
@@ -170,6 +168,26 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         shutil.rmtree(output)
     staging.rename(output)
     return meta
+
+
+def tune_thresholds(classifier, nlp, tune_docs: Sequence[Document], dev_docs: Sequence[Document],
+                    test_docs: Sequence[Document], window: int = 3, keep: dict | None = None
+                    ) -> tuple[dict, dict, dict]:
+    """Per-relation thresholds chosen on ``tune_docs``, the sweep, and the classifier's
+    scores on ``dev_docs`` and ``test_docs`` (gold parties) at those thresholds.
+
+    ``classifier`` should be the saved classifier loaded as extraction loads it (fp16
+    weights at inference precision): bfloat16 moves probabilities by up to ~0.01, enough
+    to move a threshold chosen on the float32 training copy."""
+    from pipeline.training.evaluate import best_thresholds
+    from pipeline.training.train_relations import score_candidates
+
+    scored = score_candidates(classifier, tune_docs, nlp, window=window)
+    thresholds, sweep = best_thresholds(scored, tune_docs, keep=keep)
+    metrics = {"dev": _classifier_scores(classifier, dev_docs, nlp, thresholds, window)} if dev_docs else {}
+    if test_docs:
+        metrics["test_gold_parties"] = _classifier_scores(classifier, test_docs, nlp, thresholds, window)
+    return thresholds, sweep, metrics
 
 
 def calibrate(classifier, docs: Sequence[Document], nlp, window: int = 3, max_windows: int = 6) -> float:
