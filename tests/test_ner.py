@@ -43,6 +43,16 @@ def test_stop_list_and_headline_fragments_are_dropped():
     assert forms(text, cands) == ["Norvex Labs"]
 
 
+def test_a_country_is_a_place_not_a_party_nor_a_short_form():
+    text = ("HSINCHU, Taiwan -- Taiwan Semiconductor Manufacturing will supply Qubitra. "
+            "The UK's biggest lender and Bank Indonesia also spoke. The bank said little.")
+    cands = [span(text, "Taiwan", "ORG"), span(text, "Taiwan Semiconductor Manufacturing", "ORG"),
+             span(text, "Qubitra", "ORG"), span(text, "UK", "ORG"), span(text, "Bank Indonesia", "ORG")]
+    # "Taiwan" in the dateline is neither a party nor TSMC's short form; a name that
+    # contains a country ("Bank Indonesia") is still an organization.
+    assert forms(text, cands) == ["Taiwan Semiconductor Manufacturing", "Qubitra", "Bank Indonesia"]
+
+
 def test_title_case_words_seen_only_in_headings_are_not_names():
     text = ("Market Outlook\nNorvex Labs Expands\nNorvex Labs said on Monday it would hire 40 staff."
             "\n\nLooking Ahead: Quiet Quarters\nThe firm expects slower growth.")

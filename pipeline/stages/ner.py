@@ -11,7 +11,9 @@ and decides per *document* which surface forms are organizations:
   everywhere in it, unless it is the surname of a person named in the document;
 - context: a PERSON/GPE/PRODUCT candidate preceded by "startup", "rival", "maker"...,
   or followed by "-backed", "Inc." is an organization;
-- a stop list of terms that are never organizations (``resources/not_organizations.txt``).
+- a stop list of terms that are never organizations (``resources/not_organizations.txt``), and
+  country and region names, which are places, never an organization on their own
+  (``resources/countries.txt``).
 
 Every accepted form is then found wherever it occurs in the document, so one
 mis-tagged mention does not lose a party. Spans never cross a line break and never
@@ -89,13 +91,22 @@ def known_organizations() -> dict[str, str]:
     return table
 
 
+def _key_list(name: str) -> frozenset[str]:
+    return frozenset(name_key(line) for line in _resource(name).splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
 @lru_cache(maxsize=1)
 def stop_list() -> frozenset[str]:
-    """Keys of terms that are never organizations."""
-    return frozenset(
-        name_key(line) for line in _resource("not_organizations.txt").splitlines()
-        if line.strip() and not line.startswith("#")
-    )
+    """Keys of terms that are never organizations, nor a name word within one."""
+    return _key_list("not_organizations.txt")
+
+
+@lru_cache(maxsize=1)
+def country_names() -> frozenset[str]:
+    """Keys of countries and regions: never an organization on their own (places, per the
+    schema), but a name word within one ("Bank Indonesia", "China Mobile")."""
+    return _key_list("countries.txt")
 
 
 _BODY_HEADS = frozenset({"administration", "office", "bureau", "council", "board", "industry", "service",
@@ -259,7 +270,7 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
         for s, e in clean_span(text, start, end):
             form = text[s:e]
             key = name_key(form)
-            if not key or key in stop:
+            if not key or key in stop or key in country_names():
                 continue
             votes[key][label] += 1
             forms[key].add(form)
@@ -289,7 +300,7 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             first = form.split()[0]
             if (len(form.split()) > 1 and len(first) >= 3 and first[0].isupper() and first.isalpha()
                     and first.casefold() not in GENERIC_FIRST_WORDS and name_key(first) not in stop
-                    and name_key(first) not in known):
+                    and name_key(first) not in known and name_key(first) not in country_names()):
                 short = name_key(first)
                 accepted.add(short)
                 forms[short].add(first)
