@@ -257,6 +257,7 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
     """
     known = known_organizations() if known is None else known
     stop = stop_list() if stop is None else stop
+    countries = country_names()
     votes: dict[str, Counter] = defaultdict(Counter)
     forms: dict[str, set[str]] = defaultdict(set)
     cued: set[str] = set()
@@ -270,7 +271,7 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
         for s, e in clean_span(text, start, end):
             form = text[s:e]
             key = name_key(form)
-            if not key or key in stop or key in country_names():
+            if not key or key in stop or key in countries:
                 continue
             votes[key][label] += 1
             forms[key].add(form)
@@ -298,10 +299,10 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
     for key in list(accepted):
         for form in list(forms[key]):
             first = form.split()[0]
+            short = name_key(first)
             if (len(form.split()) > 1 and len(first) >= 3 and first[0].isupper() and first.isalpha()
-                    and first.casefold() not in GENERIC_FIRST_WORDS and name_key(first) not in stop
-                    and name_key(first) not in known and name_key(first) not in country_names()):
-                short = name_key(first)
+                    and first.casefold() not in GENERIC_FIRST_WORDS
+                    and short not in stop and short not in known and short not in countries):
                 accepted.add(short)
                 forms[short].add(first)
     # Find every occurrence of every accepted form, longest forms first.
@@ -362,12 +363,10 @@ class OrganizationFinder:
 
 def newline_sentences(doc):
     """Start a sentence after every line break, so headlines stand alone."""
-    starts = None
+    if "\n" not in doc.text:
+        return doc
+    starts = doc.to_array("IDX")  # each token's character offset
     for brk in _LINE_BREAK.finditer(doc.text):
-        if starts is None:
-            from spacy.attrs import IDX
-
-            starts = doc.to_array([IDX]).ravel()
         i = int(np.searchsorted(starts, brk.end()))
         if 0 < i < len(doc):
             doc[i].is_sent_start = True
