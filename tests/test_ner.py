@@ -37,6 +37,21 @@ def test_person_surname_is_not_an_organization():
     assert forms(text, cands, persons=["Palmer Luckey"]) == []
 
 
+def test_a_name_its_context_calls_a_person_is_not_an_organization():
+    text = ('"Rates will fall," said Aaron Mistry, an analyst at Zelman & Associates. '
+            "Kestrel chief executive Dana Oyelaran agreed. Mistry expects cuts.")
+    cands = [span(text, "Aaron Mistry", "ORG"), span(text, "Zelman & Associates", "ORG"),
+             span(text, "Kestrel", "ORG"), span(text, "Dana Oyelaran", "ORG"), span(text, "Mistry", "ORG", 1)]
+    # The company before "chief executive" stays; the two people and a surname go.
+    assert forms(text, cands) == ["Zelman & Associates", "Kestrel"]
+
+
+def test_owned_and_backed_compounds_name_the_organization_but_other_compounds_do_not():
+    text = "Sony-owned Crunchyroll leads. Sony-Ericsson was a venture. Sony said little."
+    cands = [span(text, "Sony", "ORG", 2), span(text, "Crunchyroll", "ORG")]
+    assert forms(text, cands) == ["Sony", "Crunchyroll", "Sony"]
+
+
 def test_stop_list_and_headline_fragments_are_dropped():
     text = "AI is everywhere. As AI Spreads, Firms Adapt. Norvex Labs grew."
     cands = [span(text, "AI", "ORG"), span(text, "As AI Spreads", "ORG"), span(text, "Norvex Labs", "PERSON")]

@@ -8,7 +8,9 @@ and decides per *document* which surface forms are organizations:
 - a list of well-known organizations (``resources/organizations.tsv``) and name shapes
   that only organizations have ("Vexa AI", "Halvorsen Biologics", "Lumen Corp.");
 - votes: a form that spaCy tags ORG somewhere in the document is an organization
-  everywhere in it, unless it is the surname of a person named in the document;
+  everywhere in it, unless it is a person's name by its context ("Aaron Mistry, an
+  analyst at", "chief executive Satya Nadella") or the surname of a person named in the
+  document;
 - context: a PERSON/GPE/PRODUCT candidate preceded by "startup", "rival", "maker"...,
   or followed by "-backed", "Inc." is an organization;
 - a stop list of terms that are never organizations (``resources/not_organizations.txt``), and
@@ -68,6 +70,21 @@ ORG_CUES_AFTER = re.compile(
     r" \((?:nyse|nasdaq|lse|tsx|asx|xetra|otc)\b)",
     re.IGNORECASE,
 )
+# What people, not organizations, are called right after their name ("Aaron Mistry, an
+# analyst at ...", "Marcus Hale, a former executive at ...") and just before it
+# ("chief executive Satya Nadella"). Words a company is also called ("investor",
+# "partner", "manager", "consultant") are left out.
+_ROLE = (r"(?:analyst|economist|strategist|executive|officer|director|founder|co-founder|cofounder|"
+         r"president|vice[- ]president|chairman|chairwoman|chairperson|spokesman|spokeswoman|"
+         r"spokesperson|professor|minister|secretary|researcher|lawyer|attorney|head of|ceo|cfo|cto|coo)")
+PERSON_CUE_AFTER = re.compile(
+    r"^, (?:(?:an?|the|its|their|his|her) )?"
+    r"(?:(?!(?:whose|which|that|where|company|firm|startup|group|unit)\b)[\w-]+ ){0,2}" + _ROLE
+    + r"(?=\s+(?:at|of|for|with|in|on|and|who|from)\b|\s*[,.;)])", re.IGNORECASE)
+PERSON_CUE_BEFORE = re.compile(
+    r"(?:\b(?:chief executive|chief financial officer|chief technology officer|chief operating officer|"
+    r"ceo|cfo|cto|coo|founder|co-founder|cofounder|analyst|economist|strategist|chairman|chairwoman|"
+    r"spokesman|spokeswoman|spokesperson|professor|minister)|\b(?:mr|ms|mrs|dr)\.)[ \t]+$", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\n\s*")
 _LEAD_ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE_TAIL = re.compile(r"['\u2019]s?(?=\s|$)")
@@ -217,6 +234,11 @@ def _looks_like_org_name(form: str) -> bool:
     return len(words) >= 2 and words[-1].casefold().strip(".") in ORG_HEADS and words[0][:1].isupper()
 
 
+def _person_cue(text: str, start: int, end: int) -> bool:
+    """Whether the words around a name say it is a person's ("X, an analyst at")."""
+    return bool(PERSON_CUE_AFTER.match(text[end:end + 60]) or PERSON_CUE_BEFORE.search(text[max(0, start - 40):start]))
+
+
 def _has_cue(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 30):start].rstrip().split()
     if before and before[-1].casefold().strip(",") in ORG_CUES_BEFORE:
@@ -236,14 +258,19 @@ def in_heading(text: str, start: int) -> bool:
     return len(line.split()) <= _HEADING_WORDS and not re.search(r"[.!?;\"\u201d\u2019']$", line)
 
 
+#: Hyphenated words after a name that still name its organization ("Sony-owned Crunchyroll").
+_NAME_COMPOUNDS = r"(?:owned|backed|led|controlled|funded|financed|run|affiliated)\b"
+
+
 @lru_cache(maxsize=16384)
-def _form_pattern(form: str) -> re.Pattern:
-    """A form as a whole name: not part of a longer word, hyphenated compound or "X&Y"."""
-    return re.compile(r"(?<![\w&-])" + re.escape(form) + r"(?![\w&]|-\w)")
+def form_pattern(form: str) -> re.Pattern:
+    """A form as a whole name: not part of a longer word, "X&Y" or a hyphenated compound,
+    except "X-owned", "X-backed", "X-led" and the like, which name X."""
+    return re.compile(r"(?<![\w&-])" + re.escape(form) + r"(?![\w&]|-(?!" + _NAME_COMPOUNDS + r")\w)")
 
 
 def _occurrences(text: str, form: str) -> Iterable[tuple[int, int]]:
-    for m in _form_pattern(form).finditer(text):
+    for m in form_pattern(form).finditer(text):
         yield m.start(), m.end()
 
 
@@ -261,12 +288,8 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
     votes: dict[str, Counter] = defaultdict(Counter)
     forms: dict[str, set[str]] = defaultdict(set)
     cued: set[str] = set()
-    surnames = set()
-    for name in person_names:
-        parts = name.split()
-        if len(parts) >= 2:
-            surnames.add(name_key(parts[-1]))
-            surnames.add(name_key(parts[0]))
+    persons: set[str] = set()  # forms named as people by their context
+    person_names = list(person_names)
     for start, end, label in candidates:
         for s, e in clean_span(text, start, end):
             form = text[s:e]
@@ -277,6 +300,15 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             forms[key].add(form)
             if label != "ORG" and _has_cue(text, s, e):
                 cued.add(key)
+            if label not in ("KNOWN", "PATTERN") and key not in persons and _person_cue(text, s, e):
+                persons.add(key)
+                person_names.append(form)
+    surnames = set()
+    for name in person_names:
+        parts = name.split()
+        if len(parts) >= 2:
+            surnames.add(name_key(parts[-1]))
+            surnames.add(name_key(parts[0]))
     lower_words = set(_LOWER_WORD.findall(text))
     accepted: set[str] = set()
     for key, vote in votes.items():
@@ -286,6 +318,8 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             continue
         elif vote["PATTERN"]:
             accepted.add(key)
+        elif key in persons and not any(_looks_like_org_name(f) for f in forms[key]):
+            continue  # "said Aaron Mistry, an analyst at ...": a person, whatever the tagger says
         elif key in surnames or not any(plausible_form(f) for f in forms[key]):
             continue
         elif all(in_heading(text, s) for f in forms[key] for s, _ in _occurrences(text, f)):

@@ -9,11 +9,11 @@ is a negative (``no_relation``: all outputs 0).
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.records import Mention, Party
+from pipeline.stages.ner import form_pattern
 from pipeline.stages.pairs import candidate_pairs
 from pipeline.stages.relations import label_of
 from pipeline.training.corpus import Document
@@ -49,8 +49,7 @@ def gold_parties(doc: Document) -> list[Party]:
     taken = bytearray(len(doc.text) + 1)
     mentions: dict[str, list[Mention]] = {name: [] for name in named}
     for form, name in forms:
-        pattern = r"(?<![\w&-])" + re.escape(form) + r"(?![\w&]|-\w)"
-        for m in re.finditer(pattern, doc.text):
+        for m in form_pattern(form).finditer(doc.text):
             if any(taken[m.start():m.end()]):
                 continue
             taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
@@ -76,8 +75,10 @@ def _optional_pairs(doc: Document) -> set[tuple[str, str]]:
 
 
 def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], window: int = 3,
-                      max_windows: int = 6, max_chars: int = 900) -> list[Example]:
-    """Every labeled window of one document."""
+                      max_windows: int = 6, max_chars: int = 900,
+                      other_marker: str | None = None) -> list[Example]:
+    """Every labeled window of one document (``other_marker``: the classifier's marker
+    for the window's other parties, if it uses one)."""
     from pipeline.extract import mark_pair
 
     parties = gold_parties(doc)
@@ -96,7 +97,7 @@ def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], windo
                 labels.add(label_of(rel, head == pair.a.name))
         if (gold or key in optional) and not labels:
             continue
-        marked = mark_pair(doc.text, pair, max_chars)
+        marked = mark_pair(doc.text, pair, max_chars, parties, other_marker)
         examples.append(Example(doc.doc_id, pair.a.name, pair.b.name, marked.text, marked.e1, marked.e2,
                                 sorted(labels), (pair.window_start, pair.window_end)))
     return examples
@@ -110,9 +111,10 @@ def document_sentences(docs: Sequence[Document], nlp) -> list[list[tuple[int, in
         return [sentences for sentences, _, _ in analyse_texts(nlp, [d.text for d in docs])]
 
 
-def corpus_examples(docs: Sequence[Document], nlp, window: int = 3, max_windows: int = 6) -> list[Example]:
+def corpus_examples(docs: Sequence[Document], nlp, window: int = 3, max_windows: int = 6,
+                    other_marker: str | None = None) -> list[Example]:
     """Labeled examples for many documents."""
     out = []
     for doc, sentences in zip(docs, document_sentences(docs, nlp)):
-        out.extend(document_examples(doc, sentences, window, max_windows))
+        out.extend(document_examples(doc, sentences, window, max_windows, other_marker=other_marker))
     return out
