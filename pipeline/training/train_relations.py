@@ -126,7 +126,7 @@ def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], n
     """
     from pipeline.stages.relations import Marked
 
-    examples = corpus_examples_unlabeled(docs, nlp, window, max_windows)
+    examples = corpus_examples_unlabeled(docs, nlp, window, max_windows, classifier.other_marker)
     probs = classifier.predict_proba([Marked(ex.text, ex.e1, ex.e2) for ex in examples])
     best: dict[tuple[str, tuple[str, str, str]], float] = {}
     for ex, row in zip(examples, probs):
@@ -140,7 +140,8 @@ def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], n
     return [(doc_id, triple, p) for (doc_id, triple), p in best.items()]
 
 
-def corpus_examples_unlabeled(docs: Sequence[Document], nlp, window: int, max_windows: int) -> list[Example]:
+def corpus_examples_unlabeled(docs: Sequence[Document], nlp, window: int, max_windows: int,
+                              other_marker: str | None = None) -> list[Example]:
     """Every candidate window of the gold parties, as extraction would see them."""
     from pipeline.extract import mark_pair
     from pipeline.stages.pairs import candidate_pairs
@@ -148,8 +149,9 @@ def corpus_examples_unlabeled(docs: Sequence[Document], nlp, window: int, max_wi
 
     out = []
     for doc, sentences in zip(docs, document_sentences(docs, nlp)):
-        for pair in candidate_pairs(gold_parties(doc), sentences, window=window, max_windows=max_windows):
-            m = mark_pair(doc.text, pair)
+        parties = gold_parties(doc)
+        for pair in candidate_pairs(parties, sentences, window=window, max_windows=max_windows):
+            m = mark_pair(doc.text, pair, parties=parties, other_marker=other_marker)
             out.append(Example(doc.doc_id, pair.a.name, pair.b.name, m.text, m.e1, m.e2, [],
                                (pair.window_start, pair.window_end)))
     return out
