@@ -100,15 +100,16 @@ def mark_pair(text: str, pair: Pair, max_chars: int = 900, parties: Sequence[Par
               other_marker: str | None = None) -> Marked:
     """The pair's window with E1/E2 markers around every mention of either party in it,
     and ``other_marker`` around the mentions of the other ``parties`` (when given)."""
+    def inside(m: Mention) -> bool:
+        return pair.window_start <= m.start and m.end <= pair.window_end
+
     def spans(party: Party, first: Mention) -> list[tuple[int, int]]:
-        others = [m for m in party.mentions
-                  if m != first and pair.window_start <= m.start and m.end <= pair.window_end]
-        return [(m.start, m.end) for m in [first, *others]]
+        return [(m.start, m.end) for m in [first, *(m for m in party.mentions if m != first and inside(m))]]
 
     rest = []
     if other_marker:
         rest = [(m.start, m.end) for p in parties if p.name not in (pair.a.name, pair.b.name)
-                for m in p.mentions if pair.window_start <= m.start and m.end <= pair.window_end]
+                for m in p.mentions if inside(m)]
     return mark(text, pair.window_start, pair.window_end, spans(pair.a, pair.a_mention),
                 spans(pair.b, pair.b_mention), max_chars, rest, other_marker)
 
@@ -165,7 +166,7 @@ def classify_probs(model: Model, analyses: Sequence[Analysis]) -> list:
     classifier = model.classifier
     marked = [mark_pair(a.article.text, pair, classifier.max_chars, a.parties, classifier.other_marker)
               for a in analyses for pair in a.pairs]
-    probs = model.classifier.predict_proba(marked, batch_size=model.settings.get("batch_size", 32))
+    probs = classifier.predict_proba(marked, batch_size=model.settings.get("batch_size", 32))
     out, k = [], 0
     for analysis in analyses:
         out.append(probs[k:k + len(analysis.pairs)])

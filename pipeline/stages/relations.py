@@ -105,6 +105,16 @@ def mark(text: str, start: int, end: int, e1_spans: Sequence[tuple[int, int]],
     return Marked(marked, first.get(E1_MARK, 0), first.get(E2_MARK, 0))
 
 
+def _marker_positions(enc, marked: Sequence[Marked]) -> list[tuple[int, int]]:
+    """Token index of each window's first E1 and E2 marker in a tokenizer batch (0, the
+    [CLS] token, for a marker cut off by truncation)."""
+    def token(i: int, char: int) -> int:
+        t = enc.char_to_token(i, char) if char < len(marked[i].text) else None
+        return t if t is not None else 0
+
+    return [(token(i, m.e1), token(i, m.e2)) for i, m in enumerate(marked)]
+
+
 def _torch():
     import torch
 
@@ -282,21 +292,13 @@ class RelationClassifier:
         return cls(network, tokenizer, labels, config)
 
     # -- encoding and inference ------------------------------------------------------
-    def encode(self, marked: Sequence[Marked], pad_to: int | None = None) -> dict:
-        """Tokenize marked windows; returns tensors including the marker token positions.
-
-        Padded to the longest window, or to ``pad_to`` tokens when given.
-        """
+    def encode(self, marked: Sequence[Marked]) -> dict:
+        """Tokenize marked windows, padded to the longest; returns tensors including the
+        marker token positions."""
         torch = _torch()
-        padding = {"padding": "max_length", "max_length": pad_to} if pad_to else {"padding": True}
         enc = self.tokenizer([m.text for m in marked], truncation=True, return_tensors="pt",
-                             **{"max_length": self.max_length, **padding})
-        e1, e2 = [], []
-        for i, m in enumerate(marked):
-            t1 = enc.char_to_token(i, m.e1) if m.e1 < len(m.text) else None
-            t2 = enc.char_to_token(i, m.e2) if m.e2 < len(m.text) else None
-            e1.append(t1 if t1 is not None else 0)
-            e2.append(t2 if t2 is not None else 0)
+                             max_length=self.max_length, padding=True)
+        e1, e2 = zip(*_marker_positions(enc, marked))
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
                 "e1_index": torch.tensor(e1), "e2_index": torch.tensor(e2)}
 
@@ -319,11 +321,7 @@ class RelationClassifier:
         enc = self.tokenizer([m.text for m in marked], truncation=True, max_length=self.max_length)
         ids = enc["input_ids"]
         pad = self.tokenizer.pad_token_id or 0
-        positions = []
-        for i, m in enumerate(marked):
-            t1 = enc.char_to_token(i, m.e1) if m.e1 < len(m.text) else None
-            t2 = enc.char_to_token(i, m.e2) if m.e2 < len(m.text) else None
-            positions.append((t1 if t1 is not None else 0, t2 if t2 is not None else 0))
+        positions = _marker_positions(enc, marked)
         buckets = [min(self.max_length, -(-len(x) // BUCKET) * BUCKET) for x in ids]
         order = sorted(range(len(marked)), key=lambda i: (buckets[i], i))
         batches: list[list[int]] = []
