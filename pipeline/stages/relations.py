@@ -292,15 +292,11 @@ class RelationClassifier:
         return cls(network, tokenizer, labels, config)
 
     # -- encoding and inference ------------------------------------------------------
-    def encode(self, marked: Sequence[Marked]) -> dict:
-        """Tokenize marked windows, padded to the longest; returns tensors including the
-        marker token positions."""
-        torch = _torch()
-        enc = self.tokenizer([m.text for m in marked], truncation=True, return_tensors="pt",
-                             max_length=self.max_length, padding=True)
-        e1, e2 = zip(*_marker_positions(enc, marked))
-        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                "e1_index": torch.tensor(e1), "e2_index": torch.tensor(e2)}
+    def tokenize(self, marked: Sequence[Marked]) -> tuple[list[list[int]], list[tuple[int, int]]]:
+        """Token ids of each marked window (unpadded, cut at ``max_length``) and the token
+        index of its first E1 and E2 marker."""
+        enc = self.tokenizer([m.text for m in marked], truncation=True, max_length=self.max_length)
+        return enc["input_ids"], _marker_positions(enc, marked)
 
     def predict_logits(self, marked: Sequence[Marked], batch_size: int = 32):
         """Raw output logits, shape ``(len(marked), len(labels))``, as a numpy array, in input order.
@@ -318,10 +314,8 @@ class RelationClassifier:
         if not marked:
             return out
         # Tokenized once; each batch is then padded by hand to its bucket's length.
-        enc = self.tokenizer([m.text for m in marked], truncation=True, max_length=self.max_length)
-        ids = enc["input_ids"]
+        ids, positions = self.tokenize(marked)
         pad = self.tokenizer.pad_token_id or 0
-        positions = _marker_positions(enc, marked)
         buckets = [min(self.max_length, -(-len(x) // BUCKET) * BUCKET) for x in ids]
         order = sorted(range(len(marked)), key=lambda i: (buckets[i], i))
         batches: list[list[int]] = []

@@ -29,13 +29,9 @@ def to_dataset(examples: Sequence[Example], classifier: RelationClassifier):
     dataset = Dataset.from_dict(rows)
 
     def tokenize(batch):
-        enc = classifier.encode([Marked(t, a, b) for t, a, b in zip(batch["text"], batch["e1"], batch["e2"])])
-        lengths = enc["attention_mask"].sum(dim=1)
-        return {
-            "input_ids": [ids[:n].tolist() for ids, n in zip(enc["input_ids"], lengths)],
-            "e1_index": enc["e1_index"].tolist(),
-            "e2_index": enc["e2_index"].tolist(),
-        }
+        marked = [Marked(t, a, b) for t, a, b in zip(batch["text"], batch["e1"], batch["e2"])]
+        ids, positions = classifier.tokenize(marked)
+        return {"input_ids": ids, "e1_index": [e1 for e1, _ in positions], "e2_index": [e2 for _, e2 in positions]}
 
     return dataset.map(tokenize, batched=True, batch_size=256, remove_columns=["text", "e1", "e2"])
 
