@@ -24,7 +24,7 @@ from pipeline.models import Model, load_model
 from pipeline.records import SYMMETRIC, Article, Counters, Mention, Pair, Party, Triple, alpha_key
 from pipeline.stages.canonical import group_mentions
 from pipeline.stages.ingest import Fields, Reject, parse_date, replace_surrogates, valid_unicode
-from pipeline.stages.pairs import candidate_pairs
+from pipeline.stages.pairs import MAX_WINDOWS, WINDOW, candidate_pairs
 from pipeline.stages.relations import Marked, decode_label, mark
 from pipeline.stages.write import ParquetSink
 
@@ -90,8 +90,8 @@ def analyse(model: Model, articles: Sequence[Article]) -> list[Analysis]:
     for article, (sentences, candidates, persons) in zip(articles, analyse_texts(model.nlp, texts, model.finder)):
         mentions = decide_mentions(article.text, candidates, model.finder.known, model.finder.stop, persons)
         parties = group_mentions(mentions, model.finder.known)
-        pairs = candidate_pairs(parties, sentences, window=settings.get("window", 3),
-                                max_windows=settings.get("max_windows", 3))
+        pairs = candidate_pairs(parties, sentences, window=settings.get("window", WINDOW),
+                                max_windows=settings.get("max_windows", MAX_WINDOWS))
         results.append(Analysis(article, sentences, parties, pairs))
     return results
 

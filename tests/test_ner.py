@@ -25,6 +25,19 @@ def test_clean_span_splits_lines_and_drops_possessive_and_article():
     assert [text[s:e] for s, e in clean_span(text, 0, 30)] == ["Deals of the Week", "Pentagon"]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Ferrox Dynamics, Loomis Robotics", ["Ferrox Dynamics", "Loomis Robotics"]),
+    ("Vexa AI and Korrin Robotics", ["Vexa AI", "Korrin Robotics"]),
+    ("Helix Labs, and Orbit Systems", ["Helix Labs", "Orbit Systems"]),
+    # one name each: a legal suffix, a body's name with commas, only organization words
+    ("Acme Holdings, Inc.", ["Acme Holdings, Inc."]),
+    ("Ministry of Economy, Trade and Industry", ["Ministry of Economy, Trade and Industry"]),
+    ("Harbor Energy and Power", ["Harbor Energy and Power"]),
+])
+def test_clean_span_cuts_a_list_of_full_names_but_not_one_name(text, expected):
+    assert [text[s:e] for s, e in clean_span(text, 0, len(text))] == expected
+
+
 def test_org_vote_extends_to_every_occurrence():
     text = "Qubitra said on Monday. Qubitra is a chip startup. Investors like Qubitra."
     cands = [span(text, "Qubitra", "ORG"), span(text, "Qubitra", "PERSON", 1)]

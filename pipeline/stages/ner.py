@@ -34,6 +34,7 @@ import numpy as np
 
 from pipeline.errors import ModelError
 from pipeline.records import Mention
+from pipeline.stages.canonical import LEGAL_SUFFIXES
 from pipeline.stages.canonical import name_key
 
 CANDIDATE_LABELS = frozenset({"ORG", "PERSON", "GPE", "PRODUCT", "NORP", "FAC", "WORK_OF_ART", "LOC", "EVENT"})
@@ -138,6 +139,28 @@ def _is_dateline(text: str, start: int, end: int) -> bool:
             and bool(re.match(r"\s*(?:,|\(|-|\u2013|\u2014)", text[end:end + 3])))
 
 
+_LIST_HEADS = ORG_HEADS - _BODY_HEADS - {"inc", "inc.", "corp", "corp.", "co.", "ltd", "ltd.", "llc", "plc",
+                                         "ag", "se", "sa", "nv", "gmbh"}
+_LIST_SEPARATOR = re.compile(r",\s+(?:and\s+)?|\s+and\s+")
+
+
+def _list_cuts(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of the separators of a list of full names inside one span: a comma
+    or "and" right after an organization word ("Ferrox Dynamics, Loomis Robotics") and
+    before a capitalized name that is not a legal suffix ("Acme Holdings, Inc." is one
+    name) nor only organization words ("Harbor Energy and Power")."""
+    cuts = []
+    for m in _LIST_SEPARATOR.finditer(text, start, end):
+        before = text[start:m.start()].split()
+        after = text[m.end():end].split(",")[0].split()
+        if (before and after and before[-1].casefold() in _LIST_HEADS and after[0][:1].isupper()
+                and after[0].casefold().strip(".,") not in LEGAL_SUFFIXES
+                and not re.fullmatch(r"(?:[A-Z]\.)+", after[0])  # "Bank of America, N.A."
+                and any(w.casefold() not in ORG_HEADS for w in after)):  # "Harbor Energy and Power"
+            cuts.append((m.start(), m.end()))
+    return cuts
+
+
 def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Tighten a candidate span: split at line breaks, drop "the", possessives, punctuation.
 
@@ -149,8 +172,14 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     # ("Mercedes-Benz and Stellantis") separate candidates.
     # A span that ends like one organization's name keeps its "and" and commas
     # ("Food and Drug Administration", "Ministry of Economy, Trade and Industry").
+    # But a list of full names is cut even so ("Ferrox Dynamics, Loomis Robotics and
+    # Quinta"): a comma or "and" right after an organization word ("Dynamics") and before
+    # a capitalized word that is not a legal suffix ("Acme Holdings, Inc." stays whole).
     words = text[start:end].split()
     one_name = bool(words) and words[-1].casefold().strip(".,") in ORG_HEADS | _BODY_HEADS
+    if one_name and (cuts := _list_cuts(text, start, end)):
+        bounds = [start, *(x for cut in cuts for x in cut), end]
+        return [span for s, e in zip(bounds[::2], bounds[1::2]) for span in clean_span(text, s, e)]
     separators = r"\n+|\s+[-\u2013\u2014]\s+" if one_name else r"\n+|\s+[-\u2013\u2014]\s+|\s+and\s+|,\s+"
     for piece in re.split(f"({separators})", text[start:end]):
         s, e = offset, offset + len(piece)

@@ -13,6 +13,14 @@ from collections.abc import Sequence
 
 from pipeline.records import Pair, Party
 
+#: Sentences a window spans at most (a pair is a candidate when its mentions are at
+#: most ``WINDOW - 1`` sentences apart).
+WINDOW = 3
+#: Windows kept per pair. Training labels up to this many windows of a pair and
+#: extraction scores as many: a long article often names a pair several times before
+#: the sentence that states their relation.
+MAX_WINDOWS = 6
+
 
 def sentence_index(starts: Sequence[int], offset: int) -> int:
     """Index of the sentence that contains ``offset``, given sorted sentence starts."""
@@ -20,7 +28,7 @@ def sentence_index(starts: Sequence[int], offset: int) -> int:
 
 
 def candidate_pairs(parties: Sequence[Party], sentences: Sequence[tuple[int, int]],
-                    window: int = 3, max_windows: int = 3) -> list[Pair]:
+                    window: int = WINDOW, max_windows: int = MAX_WINDOWS) -> list[Pair]:
     """Every pair of parties with mentions at most ``window - 1`` sentences apart.
 
     For each pair, up to ``max_windows`` distinct windows are kept, closest first

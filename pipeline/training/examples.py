@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pipeline.records import Mention, Party
 from pipeline.stages.ner import form_pattern
-from pipeline.stages.pairs import candidate_pairs
+from pipeline.stages.pairs import MAX_WINDOWS, WINDOW, candidate_pairs
 from pipeline.stages.relations import label_of
 from pipeline.training.corpus import Document
 
@@ -74,8 +74,8 @@ def _optional_pairs(doc: Document) -> set[tuple[str, str]]:
     return {tuple(sorted((t.head, t.tail))) for t in doc.optional}
 
 
-def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], window: int = 3,
-                      max_windows: int = 6, max_chars: int = 900,
+def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], window: int = WINDOW,
+                      max_windows: int = MAX_WINDOWS, max_chars: int = 900,
                       other_marker: str | None = None) -> list[Example]:
     """Every labeled window of one document (``other_marker``: the classifier's marker
     for the window's other parties, if it uses one)."""
@@ -111,7 +111,7 @@ def document_sentences(docs: Sequence[Document], nlp) -> list[list[tuple[int, in
         return [sentences for sentences, _, _ in analyse_texts(nlp, [d.text for d in docs])]
 
 
-def corpus_examples(docs: Sequence[Document], nlp, window: int = 3, max_windows: int = 6,
+def corpus_examples(docs: Sequence[Document], nlp, window: int = WINDOW, max_windows: int = MAX_WINDOWS,
                     other_marker: str | None = None) -> list[Example]:
     """Labeled examples for many documents."""
     out = []

@@ -19,6 +19,7 @@ from pathlib import Path
 from pipeline.errors import InputError, unknown_relation
 from pipeline.models import write_meta
 from pipeline.records import RELATIONS
+from pipeline.stages.pairs import MAX_WINDOWS, WINDOW
 from pipeline.training.corpus import Document, corpus_hash, read_corpus, validate
 
 #: Industries whose documents are all in the test split, so test figures include
@@ -64,7 +65,7 @@ def load_documents(paths: Sequence[str | Path], texts: str | Path | None = None)
 
 def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path | None = None,
           base: dict | None = None, epochs: int = 4, lr: float = 5e-5, batch_size: int = 16,
-          seed: int = 13, window: int = 3, max_windows: int = 6, version: str | None = None,
+          seed: int = 13, window: int = WINDOW, max_windows: int = MAX_WINDOWS, version: str | None = None,
           encoder_config: dict | None = None, tokenizer_path: str | None = None,
           extra_examples: Sequence | None = None, texts: str | Path | None = None,
           ner_epochs: int | None = None, evaluate_test: bool = True, mark_others: bool = False,
@@ -106,7 +107,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         init_meta["thresholds"] = init_meta.get("thresholds_raw", init_meta.get("thresholds", {}))
         if dev_docs:  # scored as extraction runs it (inference precision)
             before = _classifier_scores(RelationClassifier.load(Path(init) / "relations"), dev_docs, nlp,
-                                        init_meta.get("thresholds", {}), window)
+                                        init_meta.get("thresholds", {}), window, max_windows)
         classifier = RelationClassifier.load(Path(init) / "relations", precision="float32")
     else:
         base = DEFAULT_BASE if base is None and encoder_config is None else base
@@ -127,7 +128,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     classifier.save(staging / "relations")
     thresholds, sweep, metrics = tune_thresholds(RelationClassifier.load(staging / "relations"), nlp,
                                                  dev_docs or train_docs, dev_docs,
-                                                 test_docs if evaluate_test else [], window,
+                                                 test_docs if evaluate_test else [], window, max_windows,
                                                  keep=init_meta.get("thresholds"))
     if before is not None:
         metrics["dev_before"] = before
@@ -159,7 +160,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
                      "seconds": round(time.perf_counter() - started, 1), "threads": torch.get_num_threads(),
                      "machine": platform.machine()},
         "ner_training": ner_info,
-        "settings": {"window": window, "max_windows": 3, "batch_size": 32},
+        "settings": {"window": window, "max_windows": max_windows, "batch_size": 32},
         "metrics": metrics,
     }
     write_meta(staging, meta)
@@ -174,8 +175,8 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
 
 
 def tune_thresholds(classifier, nlp, tune_docs: Sequence[Document], dev_docs: Sequence[Document],
-                    test_docs: Sequence[Document], window: int = 3, keep: dict | None = None
-                    ) -> tuple[dict, dict, dict]:
+                    test_docs: Sequence[Document], window: int = WINDOW, max_windows: int = MAX_WINDOWS,
+                    keep: dict | None = None) -> tuple[dict, dict, dict]:
     """Per-relation thresholds chosen on ``tune_docs``, the sweep, and the classifier's
     scores on ``dev_docs`` and ``test_docs`` (gold parties) at those thresholds.
 
@@ -185,15 +186,15 @@ def tune_thresholds(classifier, nlp, tune_docs: Sequence[Document], dev_docs: Se
     from pipeline.training.evaluate import best_thresholds
     from pipeline.training.train_relations import score_candidates
 
-    scored = score_candidates(classifier, tune_docs, nlp, window=window)
+    scored = score_candidates(classifier, tune_docs, nlp, window, max_windows)
     thresholds, sweep = best_thresholds(scored, tune_docs, keep=keep)
-    metrics = {"dev": _classifier_scores(classifier, dev_docs, nlp, thresholds, window)} if dev_docs else {}
+    metrics = {"dev": _classifier_scores(classifier, dev_docs, nlp, thresholds, window, max_windows)} if dev_docs else {}
     if test_docs:
-        metrics["test_gold_parties"] = _classifier_scores(classifier, test_docs, nlp, thresholds, window)
+        metrics["test_gold_parties"] = _classifier_scores(classifier, test_docs, nlp, thresholds, window, max_windows)
     return thresholds, sweep, metrics
 
 
-def calibrate(classifier, docs: Sequence[Document], nlp, window: int = 3, max_windows: int = 6) -> float:
+def calibrate(classifier, docs: Sequence[Document], nlp, window: int = WINDOW, max_windows: int = MAX_WINDOWS) -> float:
     """Fit the classifier's temperature on the labeled windows of ``docs`` (the dev split)."""
     from pipeline.stages.relations import Marked
     from pipeline.training.train_relations import corpus_examples
@@ -204,13 +205,14 @@ def calibrate(classifier, docs: Sequence[Document], nlp, window: int = 3, max_wi
     return classifier.fit_temperature([Marked(ex.text, ex.e1, ex.e2) for ex in examples], targets)
 
 
-def _classifier_scores(classifier, docs: Sequence[Document], nlp, thresholds: dict, window: int) -> dict:
+def _classifier_scores(classifier, docs: Sequence[Document], nlp, thresholds: dict, window: int = WINDOW,
+                       max_windows: int = MAX_WINDOWS) -> dict:
     """Scores of the classifier alone (gold parties, extraction-style windows) on ``docs``."""
     from pipeline.training.evaluate import score
     from pipeline.training.train_relations import score_candidates
 
     preds: dict[str, list] = {}
-    for doc_id, triple, p in score_candidates(classifier, docs, nlp, window=window):
+    for doc_id, triple, p in score_candidates(classifier, docs, nlp, window, max_windows):
         if p >= thresholds.get(triple[1], 0.5):
             preds.setdefault(doc_id, []).append(triple)
     return score(docs, preds)

@@ -5,6 +5,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from pipeline.records import SYMMETRIC
+from pipeline.stages.pairs import MAX_WINDOWS, WINDOW
 from pipeline.stages.relations import RelationClassifier, decode_label
 from pipeline.training.corpus import Document
 from pipeline.training.examples import Example, corpus_examples
@@ -113,8 +114,8 @@ def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int
     return history
 
 
-def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], nlp, window: int = 3,
-                     max_windows: int = 3) -> list[tuple[str, tuple[str, str, str], float]]:
+def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], nlp, window: int = WINDOW,
+                     max_windows: int = MAX_WINDOWS) -> list[tuple[str, tuple[str, str, str], float]]:
     """Document-level confidence of every possible triple between gold parties' pairs.
 
     Used for threshold selection and calibration: ``(doc_id, (head, relation, tail), p)``
