@@ -38,11 +38,12 @@ INVESTORS = ["Oxbrook Partners", "Calloway Ventures", "Brisa Capital", "Tamberg 
 STARTUPS = ["Zentara", "Pylon Robotics", "Mirela Health", "Quorra", "Ventisk", "Lumio Grid", "Saffra", "Durin Labs"]
 
 
-def cap_table_doc(i: int, investor: str, startup: str, split: str) -> Document:
-    text = (f"{startup} counts {investor} on its cap table, the company said in a filing on Thursday. "
+def holder_doc(i: int, investor: str, startup: str, split: str) -> Document:
+    text = (f"{startup} carries {investor} on its books as a preferred holder, the company said in a filing "
+            f"on Thursday. "
             f"The filing listed no revenue figures.")
-    return Document(doc_id=f"cap{i}", text=text, parties={investor: [], startup: []}, split=split,
-                    triples=[GoldTriple(investor, "invests_in", startup, f"{startup} counts {investor} on its cap table")])
+    return Document(doc_id=f"holder{i}", text=text, parties={investor: [], startup: []}, split=split,
+                    triples=[GoldTriple(investor, "invests_in", startup, f"{startup} carries {investor} on its books as a preferred holder")])
 
 
 @pytest.mark.slow
@@ -52,14 +53,15 @@ def test_retraining_on_users_labels_teaches_a_new_phrasing(tmp_path, shipped_mod
     from pipeline.models import load_model
     from pipeline.training.train import train
 
-    probe = "Brightline Agro counts Westmarch Capital on its cap table, the company said in a filing on Thursday."
+    probe = ("Brightline Agro carries Westmarch Capital on its books as a preferred holder, the company said "
+             "in a filing on Thursday.")
     wanted = ("Westmarch Capital", "invests_in", "Brightline Agro")
     before = {(t.head, t.relation, t.tail) for t in extract(probe, model=shipped_model)}
     assert wanted not in before, "the shipped model already knows this phrasing; pick another"
     path = tmp_path / "labels.jsonl"
     with path.open("w") as fh:
         for i, (inv, st) in enumerate(zip(INVESTORS, STARTUPS)):
-            fh.write(json.dumps(cap_table_doc(i, inv, st, "dev" if i >= 6 else "train").to_json()) + "\n")
+            fh.write(json.dumps(holder_doc(i, inv, st, "dev" if i >= 6 else "train").to_json()) + "\n")
     meta = train([path], tmp_path / "model", init=shipped_model.directory, epochs=6, seed=3, version="user-1")
     assert meta["version"] == "user-1" and "dev_before" in meta["metrics"] and "dev" in meta["metrics"]
     assert meta["metrics"]["dev"]["micro"]["f1"] >= meta["metrics"]["dev_before"]["micro"]["f1"]
