@@ -34,8 +34,7 @@ import numpy as np
 
 from pipeline.errors import ModelError
 from pipeline.records import Mention
-from pipeline.stages.canonical import LEGAL_SUFFIXES
-from pipeline.stages.canonical import name_key
+from pipeline.stages.canonical import LEGAL_SUFFIXES, name_key
 
 CANDIDATE_LABELS = frozenset({"ORG", "PERSON", "GPE", "PRODUCT", "NORP", "FAC", "WORK_OF_ART", "LOC", "EVENT"})
 # Words that, as the last word of a capitalized name, make it an organization's name.
