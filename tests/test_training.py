@@ -38,12 +38,15 @@ INVESTORS = ["Oxbrook Partners", "Calloway Ventures", "Brisa Capital", "Tamberg 
 STARTUPS = ["Zentara", "Pylon Robotics", "Mirela Health", "Quorra", "Ventisk", "Lumio Grid", "Saffra", "Durin Labs"]
 
 
+#: A phrasing of invests_in the shipped model misses (the test below checks that it does).
+PHRASE = "{startup} carries {investor} on its books as a preferred holder"
+
+
 def holder_doc(i: int, investor: str, startup: str, split: str) -> Document:
-    text = (f"{startup} carries {investor} on its books as a preferred holder, the company said in a filing "
-            f"on Thursday. "
-            f"The filing listed no revenue figures.")
+    evidence = PHRASE.format(startup=startup, investor=investor)
+    text = f"{evidence}, the company said in a filing on Thursday. The filing listed no revenue figures."
     return Document(doc_id=f"holder{i}", text=text, parties={investor: [], startup: []}, split=split,
-                    triples=[GoldTriple(investor, "invests_in", startup, f"{startup} carries {investor} on its books as a preferred holder")])
+                    triples=[GoldTriple(investor, "invests_in", startup, evidence)])
 
 
 @pytest.mark.slow
@@ -53,8 +56,8 @@ def test_retraining_on_users_labels_teaches_a_new_phrasing(tmp_path, shipped_mod
     from pipeline.models import load_model
     from pipeline.training.train import train
 
-    probe = ("Brightline Agro carries Westmarch Capital on its books as a preferred holder, the company said "
-             "in a filing on Thursday.")
+    probe = PHRASE.format(startup="Brightline Agro", investor="Westmarch Capital") + \
+        ", the company said in a filing on Thursday."
     wanted = ("Westmarch Capital", "invests_in", "Brightline Agro")
     before = {(t.head, t.relation, t.tail) for t in extract(probe, model=shipped_model)}
     assert wanted not in before, "the shipped model already knows this phrasing; pick another"

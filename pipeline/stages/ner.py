@@ -171,9 +171,7 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     # ("Mercedes-Benz and Stellantis") separate candidates.
     # A span that ends like one organization's name keeps its "and" and commas
     # ("Food and Drug Administration", "Ministry of Economy, Trade and Industry").
-    # But a list of full names is cut even so ("Ferrox Dynamics, Loomis Robotics and
-    # Quinta"): a comma or "and" right after an organization word ("Dynamics") and before
-    # a capitalized word that is not a legal suffix ("Acme Holdings, Inc." stays whole).
+    # A list of full names in such a span is cut first (``_list_cuts``).
     words = text[start:end].split()
     one_name = bool(words) and words[-1].casefold().strip(".,") in ORG_HEADS | _BODY_HEADS
     if one_name and (cuts := _list_cuts(text, start, end)):
