@@ -368,6 +368,9 @@ def info_cmd(model: Optional[Path] = ModelOption) -> None:
     typer.echo(f"created    {meta.get('created')}")
     typer.echo(f"labels     {', '.join(meta['labels'])}")
     typer.echo(f"thresholds {json.dumps(meta.get('thresholds', {}))}")
+    if meta.get("document_gate"):
+        typer.echo(f"doc gate   {meta['document_gate']['value']} (a document's triples are written only when "
+                   f"its most confident one reaches this; {meta['document_gate']['rule']})")
     typer.echo(f"base       {json.dumps(meta.get('base_models', {}))}")
     typer.echo(f"precision  classifier runs in {precision} on this machine "
                f"(${PRECISION_ENV}=auto|float32|bfloat16)")

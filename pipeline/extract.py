@@ -115,13 +115,17 @@ def mark_pair(text: str, pair: Pair, max_chars: int = 900, parties: Sequence[Par
 
 
 def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: dict[str, float],
-                 model_version: str, calibrate: Callable[[str, float], float] | None = None) -> list[Triple]:
+                 model_version: str, calibrate: Callable[[str, float], float] | None = None,
+                 document_gate: float = 0.0) -> list[Triple]:
     """Turn window probabilities into document-level triples.
 
     For each party pair and relation the best window's probability, mapped through
     ``calibrate`` (the model's document-level calibration) when given, is the
     confidence; a triple is kept when it reaches the relation's threshold. Symmetric
     triples are ordered alphabetically; directed ones follow the winning output's direction.
+    When even the most confident triple stays below ``document_gate``, the document gives
+    none: weak readings spread over an article that states no tie are the classic false
+    positive (companies compared or listed together).
     """
     article = analysis.article
     best: dict[tuple[str, str, str], tuple[float, Pair, bool]] = {}
@@ -157,6 +161,8 @@ def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: d
             head_span=(hm.start, hm.end), tail_span=(tm.start, tm.end),
             published=article.published, source=article.source, model_version=model_version,
         ))
+    if triples and max(t.confidence for t in triples) < document_gate:
+        return []
     return sorted(triples, key=lambda t: (t.head_span[0], t.head, t.relation, t.tail))
 
 
@@ -177,7 +183,7 @@ def classify_probs(model: Model, analyses: Sequence[Analysis]) -> list:
 def classify(model: Model, analyses: Sequence[Analysis]) -> list[list[Triple]]:
     """Triples per article of a batch, with calibrated confidences."""
     return [pair_triples(analysis, probs, model.classifier.labels, model.thresholds, model.version,
-                         model.calibrate)
+                         model.calibrate, model.document_gate)
             for analysis, probs in zip(analyses, classify_probs(model, analyses))]
 
 

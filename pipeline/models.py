@@ -78,6 +78,12 @@ class Model:
     def settings(self) -> dict:
         return self.meta.get("settings", {})
 
+    @property
+    def document_gate(self) -> float:
+        """A document's triples are output only when its most confident one reaches this
+        (``meta.json`` ``document_gate``, chosen on the dev split; 0 when absent)."""
+        return float(self.meta.get("document_gate", {}).get("value", 0.0))
+
     def calibrate(self, relation: str, p: float) -> float:
         """The output confidence for a raw document-level probability ``p`` of ``relation``:
         the model's fitted calibration map (``meta.json`` ``calibration``), else ``p``."""

@@ -32,11 +32,13 @@ KEY = ("doc_id", "head", "relation", "tail")
 
 @pytest.fixture(scope="module")
 def loose_model_dir(tiny_model_dir, tmp_path_factory):
-    """The tiny model with every threshold at 0, so each candidate pair gives rows to compare."""
+    """The tiny model with every threshold at 0 and no document gate, so each candidate pair
+    gives rows to compare."""
     out = tmp_path_factory.mktemp("models") / "loose"
     shutil.copytree(tiny_model_dir, out)
     meta = json.loads((out / "meta.json").read_text())
     meta["thresholds"] = {rel: 0.0 for rel in meta["thresholds"]}
+    meta.pop("document_gate", None)
     meta["version"] = "tiny-loose"
     (out / "meta.json").write_text(json.dumps(meta))
     return out

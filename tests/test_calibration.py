@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.training.calibration import apply_platt, fit_calibration, fit_platt
+from pipeline.training.calibration import apply_platt, choose_document_gate, fit_calibration, fit_platt
 
 
 def sample(a, b, n=4000, seed=0):
@@ -27,11 +27,42 @@ def test_a_map_that_would_invert_the_ranking_falls_back_to_the_identity():
 
 
 def test_calibrated_confidences_are_monotonic_and_in_range():
-    cal = fit_calibration([("supplies", p, r) for p, r in zip(*sample(0.7, -1.2))])
+    cal = fit_calibration([("doc", "supplies", p, r) for p, r in zip(*sample(0.7, -1.2))])
     qs = [apply_platt(cal["params"], p) for p in np.linspace(0.0, 1.0, 101)]
     assert all(0.0 <= q <= 1.0 for q in qs)
     assert all(x <= y for x, y in zip(qs, qs[1:]))
     assert cal["points"] == 4000 and cal["method"] == "platt"
+
+
+def test_document_gate_is_the_highest_that_drops_no_right_output():
+    thresholds = {"supplies": 0.2, "competes_with": 0.2}
+    candidates = [
+        ("a", "supplies", 0.9, True), ("a", "competes_with", 0.3, False),   # best 0.9
+        ("b", "competes_with", 0.33, False),                                 # all wrong: may go
+        ("c", "supplies", 0.42, True), ("c", "competes_with", 0.25, False),  # best 0.42, right
+        ("d", "supplies", 0.1, True),                                        # below threshold: not output
+    ]
+    gate = choose_document_gate(candidates, thresholds)
+    assert gate["value"] == 0.4
+    assert gate["sweep"]["0.4"] == {"documents_silenced": 1, "right_dropped": 0, "wrong_dropped": 1}
+    assert gate["sweep"]["0.45"]["right_dropped"] == 1
+    # no right output anywhere: the top of the grid
+    assert choose_document_gate([("b", "supplies", 0.3, False)], thresholds)["value"] == 0.5
+
+
+def test_the_gate_silences_a_document_whose_best_triple_is_weak(shipped_model):
+    from pipeline.extract import analyse, classify_probs, pair_triples
+    from pipeline.records import Article
+
+    text = ("Norrland Capital led a $40 million round in Vexa AI, the startup said on Monday. "
+            "Vexa AI competes with Qubitra in industrial vision software.")
+    analysis = analyse(shipped_model, [Article("g", text)])[0]
+    probs = classify_probs(shipped_model, [analysis])[0]
+    args = (analysis, probs, shipped_model.classifier.labels, shipped_model.thresholds, "v", shipped_model.calibrate)
+    triples = pair_triples(*args)
+    best = max(t.confidence for t in triples)
+    assert pair_triples(*args, document_gate=best) == triples
+    assert pair_triples(*args, document_gate=best + 1e-3) == []
 
 
 def test_shipped_outputs_reach_the_thresholds_on_the_calibrated_scale(shipped_model):

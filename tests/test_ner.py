@@ -29,6 +29,8 @@ def test_clean_span_splits_lines_and_drops_possessive_and_article():
     ("Ferrox Dynamics, Loomis Robotics", ["Ferrox Dynamics", "Loomis Robotics"]),
     ("Vexa AI and Korrin Robotics", ["Vexa AI", "Korrin Robotics"]),
     ("Helix Labs, and Orbit Systems", ["Helix Labs", "Orbit Systems"]),
+    ("Ford to Toyota", ["Ford", "Toyota"]),  # "carmakers from Ford to Toyota"
+    ("Tessaro Logistics to Halden Group", ["Tessaro Logistics", "Halden Group"]),
     # one name each: a legal suffix, a body's name with commas, only organization words
     ("Acme Holdings, Inc.", ["Acme Holdings, Inc."]),
     ("Ministry of Economy, Trade and Industry", ["Ministry of Economy, Trade and Industry"]),

@@ -9,10 +9,13 @@ against the gold, and one logistic map ``q = sigmoid(a * logit(p) + b)`` is fitt
 unchanged in effect. One map for all relations, not one per relation: on a dev split
 of about a hundred documents, per-relation maps fitted its noise (test ECE 0.072
 against 0.028 for the pooled map, shipped model of 2026-11-25).
+
+The same dev run then chooses the model's document gate (:func:`choose_document_gate`).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -21,6 +24,10 @@ from pipeline.training.corpus import Document
 
 #: Candidates scored below this are left out of the fit (they are never output).
 FLOOR = 0.02
+
+#: Document gates tried (calibrated scale). The top is 0.5: a higher gate would silence
+#: documents whose best triple is more likely right than wrong.
+GATE_GRID = tuple(round(0.05 * i, 2) for i in range(11))
 
 
 def _logit(p):
@@ -67,9 +74,9 @@ def apply_platt(params: Sequence[float], p: float) -> float:
     return float(1 / (1 + np.exp(-np.clip(z, -30, 30))))
 
 
-def pipeline_candidates(model, docs: Sequence[Document]) -> list[tuple[str, float, bool]]:
-    """``(relation, raw confidence, right?)`` for every candidate triple the full pipeline
-    scores at least :data:`FLOOR` on ``docs``; matches of optional gold are left out."""
+def pipeline_candidates(model, docs: Sequence[Document]) -> list[tuple[str, str, float, bool]]:
+    """``(doc_id, relation, raw confidence, right?)`` for every candidate triple the full
+    pipeline scores at least :data:`FLOOR` on ``docs``; matches of optional gold are left out."""
     from pipeline.extract import analyse, classify_probs, pair_triples
     from pipeline.records import Article
     from pipeline.training.evaluate import GoldDocument, judge
@@ -81,32 +88,61 @@ def pipeline_candidates(model, docs: Sequence[Document]) -> list[tuple[str, floa
         analyses = analyse(model, [Article(d.doc_id, d.text) for d in batch])
         for doc, analysis, probs in zip(batch, analyses, classify_probs(model, analyses)):
             triples = pair_triples(analysis, probs, model.classifier.labels, floor, model.version)
-            out.extend((t.relation, t.confidence, right) for t, right in judge(GoldDocument(doc), triples))
+            out.extend((doc.doc_id, t.relation, t.confidence, right) for t, right in judge(GoldDocument(doc), triples))
     return out
 
 
-def fit_calibration(candidates: Sequence[tuple[str, float, bool]]) -> dict:
-    """The calibration map fitted on ``(relation, raw confidence, right?)`` candidates."""
-    a, b = fit_platt([p for _, p, _ in candidates], [right for _, _, right in candidates]) if candidates else (1.0, 0.0)
+def fit_calibration(candidates: Sequence[tuple[str, str, float, bool]]) -> dict:
+    """The calibration map fitted on ``(doc_id, relation, raw confidence, right?)`` candidates."""
+    a, b = fit_platt([p for _, _, p, _ in candidates], [right for *_, right in candidates]) if candidates else (1.0, 0.0)
     return {"method": "platt", "params": [a, b], "points": len(candidates), "floor": FLOOR}
+
+
+def choose_document_gate(candidates: Sequence[tuple[str, str, float, bool]], thresholds: Mapping[str, float],
+                         grid: Sequence[float] = GATE_GRID) -> dict:
+    """The highest gate of ``grid`` that silences no document with a right output.
+
+    ``candidates`` are ``(doc_id, relation, confidence, right?)`` on the calibrated scale,
+    ``thresholds`` too. A gate drops every output of a document whose most confident kept
+    triple is below it. The gate chosen drops only documents whose outputs on the dev split
+    were all wrong, so it trades no recall there; the sweep records, per gate, how many
+    documents it would silence and how many right and wrong outputs they hold.
+    """
+    kept: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for doc_id, relation, q, right in candidates:
+        if q >= thresholds.get(relation, 0.5):
+            kept[doc_id].append((q, right))
+    best = {doc_id: max(q for q, _ in outs) for doc_id, outs in kept.items()}
+    sweep = {}
+    for gate in grid:
+        silenced = [doc_id for doc_id, q in best.items() if q < gate]
+        sweep[str(gate)] = {"documents_silenced": len(silenced),
+                            "right_dropped": sum(r for d in silenced for _, r in kept[d]),
+                            "wrong_dropped": sum(not r for d in silenced for _, r in kept[d])}
+    value = max([g for g in grid if sweep[str(g)]["right_dropped"] == 0], default=0.0)
+    return {"value": value, "rule": "highest gate that drops no right dev output", "sweep": sweep}
 
 
 def calibrate_model(directory, docs: Sequence[Document]) -> dict:
     """Fit the document-level calibration of the model at ``directory`` on ``docs`` (the
     dev split) and store it in its ``meta.json``, with the thresholds moved to the
-    calibrated scale (the raw ones are kept as ``thresholds_raw``). Returns the meta."""
+    calibrated scale (the raw ones are kept as ``thresholds_raw``) and the document gate
+    chosen on the same run. Returns the meta."""
     from pipeline.models import Model, forget_loaded_models, load_model, read_meta, write_meta
 
     meta = read_meta(directory)
     raw = meta.get("thresholds_raw", meta["thresholds"])
-    uncalibrated = {k: v for k, v in meta.items() if k not in ("calibration", "thresholds_raw")}
+    uncalibrated = {k: v for k, v in meta.items() if k not in ("calibration", "thresholds_raw", "document_gate")}
     uncalibrated["thresholds"] = raw
     loaded = load_model(directory, cached=False)
     model = Model(loaded.directory, uncalibrated, loaded.nlp, loaded.finder, loaded.classifier, dict(raw))
-    calibration = fit_calibration(pipeline_candidates(model, docs))
+    candidates = pipeline_candidates(model, docs)
+    calibration = fit_calibration(candidates)
     meta["calibration"] = calibration
     meta["thresholds_raw"] = raw
     meta["thresholds"] = {rel: round(apply_platt(calibration["params"], t), 4) for rel, t in raw.items()}
+    meta["document_gate"] = choose_document_gate(
+        [(d, rel, apply_platt(calibration["params"], p), right) for d, rel, p, right in candidates], meta["thresholds"])
     meta.pop("format_version", None)
     write_meta(directory, meta)
     forget_loaded_models()
