@@ -178,7 +178,9 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
         bounds = [start, *(x for cut in cuts for x in cut), end]
         return [span for s, e in zip(bounds[::2], bounds[1::2]) for span in clean_span(text, s, e)]
     # "to" never joins one name: "carmakers from Ford to Toyota" names two.
-    separators = r"\n+|\s+[-\u2013\u2014]\s+|\s+to\s+" if one_name else r"\n+|\s+[-\u2013\u2014]\s+|\s+and\s+|,\s+|\s+to\s+"
+    separators = r"\n+|\s+[-\u2013\u2014]\s+|\s+to\s+"
+    if not one_name:
+        separators += r"|\s+and\s+|,\s+"
     for piece in re.split(f"({separators})", text[start:end]):
         s, e = offset, offset + len(piece)
         offset = e
