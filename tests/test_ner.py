@@ -96,6 +96,42 @@ def test_context_cue_makes_a_person_tag_an_organization():
     assert forms(text, [span(text, "Zephyra", "PERSON")]) == ["Zephyra"]
 
 
+def test_a_town_named_only_as_a_place_is_not_an_organization():
+    text = ("Hengtai Precision, a contract manufacturer in Dongguan, assembles robots for Dustra. "
+            "Brennecke buys its steel from Salzgitter, which has offices in London, Leeds and Glasgow. "
+            "The Bristol developer Harlow Estates bought a stake in Lumina.")
+    cands = [span(text, f, "ORG") for f in
+             ("Hengtai Precision", "Dongguan", "Dustra", "Brennecke", "Salzgitter", "Glasgow", "Bristol",
+              "Harlow Estates", "Lumina")]
+    # Dongguan, Glasgow and Bristol are only ever places here. Salzgitter is a town too, but
+    # "buys steel from Salzgitter" names the steelmaker; "a stake in" names a company.
+    assert forms(text, cands) == ["Hengtai Precision", "Dustra", "Brennecke", "Salzgitter", "Harlow Estates",
+                                  "Lumina"]
+
+
+def test_quoted_titles_and_model_codes_are_not_organizations():
+    text = ('Pixelfen, the studio behind "Lanternfall", will fly on Airbus A321neo jets. '
+            "Pixelfen also licensed QLN-301 from Electra H2.")
+    cands = [span(text, f, "ORG") for f in ("Pixelfen", "Lanternfall", "Airbus A321neo", "QLN-301", "Electra H2")]
+    assert forms(text, cands) == ["Pixelfen", "Pixelfen", "Electra H2"]
+
+
+@pytest.mark.parametrize("text, person", [
+    ("Asked about rivals, finance chief Rafael Onyango said Quorvane was ahead.", "Rafael Onyango"),
+    ("Corbel Holdings said that Anja Feld would become president of its unit.", "Anja Feld"),
+    ("Ingrid Saether took over at Halvorsen Re in March.", "Ingrid Saether"),
+    ("Castor Partners is led by Elena Vukovic, who ran the coatings business at PPG.", "Elena Vukovic"),
+    ("Its chief executive, Maya Okonkwo, spoke to us.", "Maya Okonkwo"),
+])
+def test_more_contexts_that_call_a_name_a_person(text, person):
+    assert person not in forms(text, [span(text, person, "ORG")])
+
+
+def test_who_after_a_company_in_a_prepositional_phrase_is_not_a_person_cue():
+    text = "Executives at both DeepMind and Colossus, who see partnership as the way, agreed."
+    assert forms(text, [span(text, "Colossus", "ORG")]) == ["Colossus"]
+
+
 def test_real_pipeline_finds_business_organizations(nlp):
     from pipeline.stages.ner import OrganizationFinder
 

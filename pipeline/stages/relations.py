@@ -303,9 +303,10 @@ class RelationClassifier:
 
         Each window is padded to a length bucket of its own (its token count rounded up
         to a multiple of :data:`BUCKET`) and batched only with windows of the same
-        bucket. A window's scores then do not depend on which other windows share its
-        batch: with bfloat16, padding to another length moves probabilities by up to
-        ~0.01, which would make results depend on shard and batch sizes.
+        bucket. A window's scores then do not depend on how far its batch is padded: with
+        bfloat16, padding to another length moves probabilities by up to ~0.01, which would
+        make results depend on shard and batch sizes. In bfloat16 the number of windows in
+        a batch still moves them by about 0.002 (float32: by less than 1e-6).
         """
         import numpy as np
 
