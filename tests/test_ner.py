@@ -116,6 +116,15 @@ def test_quoted_titles_and_model_codes_are_not_organizations():
     assert forms(text, cands) == ["Pixelfen", "Pixelfen", "Electra H2"]
 
 
+def test_names_only_ever_of_a_product_or_a_site_are_not_organizations():
+    text = ("Eastgate Bank will keep FICO's Falcon platform. Tallis Gold owns the Kettle Lake mine "
+            "and sells to Vexa Metals, which buys Tallis Gold ore for its Orvik smelter.")
+    cands = [span(text, f, "ORG") for f in ("Eastgate Bank", "FICO", "Falcon", "Tallis Gold", "Kettle Lake",
+                                             "Vexa Metals", "Orvik")]
+    # "Orvik smelter" is not on the list of product words: the name stays.
+    assert forms(text, cands) == ["Eastgate Bank", "FICO", "Tallis Gold", "Vexa Metals", "Tallis Gold", "Orvik"]
+
+
 @pytest.mark.parametrize("text, person", [
     ("Asked about rivals, finance chief Rafael Onyango said Quorvane was ahead.", "Rafael Onyango"),
     ("Corbel Holdings said that Anja Feld would become president of its unit.", "Anja Feld"),

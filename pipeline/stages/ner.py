@@ -160,6 +160,15 @@ _LIST_ITEM = re.compile(r",\s+(?:and\s+)?|\s+and\s+|\s+to\s+")
 _MODEL_CODE = re.compile(r"(?:^|\s)(?:[A-Z]{1,4}-\d+|[A-Z]{1,3}\d{2,})(?:[-a-z]\w*)?$")
 
 
+#: Words after a name that make it a product, brand, programme or site rather than its
+#: owner ("FICO's Falcon platform", "the Coolabah Ridge mine"). Not "range", "chips",
+#: "engines" or "software": they often follow their maker's name ("Northvolt cells").
+_PRODUCT_AFTER = re.compile(
+    r"^['\u2019]?\s+(?:platform|app|brand|chatbot|assistant|browser|console|suite|field|mine|project|"
+    r"vessel|rig|terminal|pipeline|franchise|series|game|scheme|programme|program|pump|drug|device|"
+    r"SUV|sedan)(?![-\w])")
+
+
 def _quoted(text: str, start: int, end: int) -> bool:
     """Whether a name is the whole of a quoted title: "Tiletopia", \u201cCold Harbour,\u201d."""
     return (text[start - 1:start] in ('"', "\u201c") and
@@ -439,6 +448,8 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             continue  # only ever in titles and subheadings ("Case Study", "Looking Ahead")
         elif all(_quoted(text, s, e) for f in forms[key] for s, e in _occurrences(text, f)):
             continue  # only ever a title in quotes: a game, show or product ("Tiletopia")
+        elif all(_PRODUCT_AFTER.match(text[e:e + 24]) for f in forms[key] for _, e in _occurrences(text, f)):
+            continue  # only ever a product's or a site's name: "the Falcon platform", "its Kettle Lake mine"
         elif all(_MODEL_CODE.search(f) for f in forms[key]):
             continue  # a model or product code: "A321neo", "QLN-301", "Airbus A321neo"
         elif key in places and place_only(text, [o for f in forms[key] for o in _occurrences(text, f)], places):
