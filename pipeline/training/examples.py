@@ -76,14 +76,19 @@ def _optional_pairs(doc: Document) -> set[tuple[str, str]]:
 
 def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], window: int = WINDOW,
                       max_windows: int = MAX_WINDOWS, max_chars: int = 900,
-                      other_marker: str | None = None) -> list[Example]:
+                      other_marker: str | None = None, labeled: bool = True) -> list[Example]:
     """Every labeled window of one document (``other_marker``: the classifier's marker
-    for the window's other parties, if it uses one)."""
+    for the window's other parties, if it uses one).
+
+    With ``labeled`` false: every candidate window of the gold parties, as extraction would
+    see them, without labels (for scoring a classifier on them). Labeled, a window of a
+    pair with a gold or optional triple whose evidence it does not hold is left out.
+    """
     from pipeline.extract import mark_pair
 
     parties = gold_parties(doc)
-    evidence = _evidence_spans(doc)
-    optional = _optional_pairs(doc)
+    evidence = _evidence_spans(doc) if labeled else {}
+    optional = _optional_pairs(doc) if labeled else set()
     examples = []
     for pair in candidate_pairs(parties, sentences, window=window, max_windows=max_windows):
         key = tuple(sorted((pair.a.name, pair.b.name)))
@@ -112,9 +117,10 @@ def document_sentences(docs: Sequence[Document], nlp) -> list[list[tuple[int, in
 
 
 def corpus_examples(docs: Sequence[Document], nlp, window: int = WINDOW, max_windows: int = MAX_WINDOWS,
-                    other_marker: str | None = None) -> list[Example]:
-    """Labeled examples for many documents."""
+                    other_marker: str | None = None, labeled: bool = True) -> list[Example]:
+    """Examples for many documents: labeled, or every candidate window (``labeled`` false)."""
     out = []
     for doc, sentences in zip(docs, document_sentences(docs, nlp)):
-        out.extend(document_examples(doc, sentences, window, max_windows, other_marker=other_marker))
+        out.extend(document_examples(doc, sentences, window, max_windows, other_marker=other_marker,
+                                     labeled=labeled))
     return out

@@ -123,7 +123,7 @@ def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], n
     """
     from pipeline.stages.relations import Marked
 
-    examples = corpus_examples_unlabeled(docs, nlp, window, max_windows, classifier.other_marker)
+    examples = corpus_examples(docs, nlp, window, max_windows, classifier.other_marker, labeled=False)
     probs = classifier.predict_proba([Marked(ex.text, ex.e1, ex.e2) for ex in examples])
     best: dict[tuple[str, tuple[str, str, str]], float] = {}
     for ex, row in zip(examples, probs):
@@ -135,23 +135,6 @@ def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], n
             key = (ex.doc_id, (head, relation, tail))
             best[key] = max(best.get(key, 0.0), float(p))
     return [(doc_id, triple, p) for (doc_id, triple), p in best.items()]
-
-
-def corpus_examples_unlabeled(docs: Sequence[Document], nlp, window: int, max_windows: int,
-                              other_marker: str | None = None) -> list[Example]:
-    """Every candidate window of the gold parties, as extraction would see them."""
-    from pipeline.extract import mark_pair
-    from pipeline.stages.pairs import candidate_pairs
-    from pipeline.training.examples import document_sentences, gold_parties
-
-    out = []
-    for doc, sentences in zip(docs, document_sentences(docs, nlp)):
-        parties = gold_parties(doc)
-        for pair in candidate_pairs(parties, sentences, window=window, max_windows=max_windows):
-            m = mark_pair(doc.text, pair, parties=parties, other_marker=other_marker)
-            out.append(Example(doc.doc_id, pair.a.name, pair.b.name, m.text, m.e1, m.e2, [],
-                               (pair.window_start, pair.window_end)))
-    return out
 
 
 __all__ = ["fit", "score_candidates", "to_dataset", "corpus_examples"]
