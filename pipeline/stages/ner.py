@@ -85,9 +85,9 @@ PERSON_CUE_AFTER = re.compile(
     r"|(?: (?:has|had|will|would))? (?:took over (?:at|as)|(?:become|became) (?:its |the )?(?:president|chief|ceo|"
     r"chair|head|managing director)|joined (?:the|its) board|ran the|stepped down|resigned)\b)", re.IGNORECASE)
 PERSON_CUE_BEFORE = re.compile(
-    r"(?:\b(?:chief executive|chief financial officer|chief technology officer|chief operating officer|"
-    r"ceo|cfo|cto|coo|founders?|co-founders?|cofounders?|chief \w+ officer|(?:deputy )?governor|analyst|economist|strategist|chairman|chairwoman|"
-    r"spokesman|spokeswoman|spokesperson|professor|minister|managing partner|general partner|"
+    r"(?:\b(?:chief executive|chief \w+ officer|ceo|cfo|cto|coo|founders?|co-founders?|cofounders?|"
+    r"(?:deputy )?governor|analyst|economist|strategist|chairman|chairwoman|spokesman|spokeswoman|"
+    r"spokesperson|professor|minister|managing partner|general partner|"
     r"director|president|(?:finance|technology|operating|commercial|marketing|investment|technical|"
     r"strategy|product|risk|executive|studio|division|unit) (?:chief|head|boss))|"
     r"\b(?:mr|ms|mrs|dr)\.)(?:,|[ \t]+and)?[ \t]+$", re.IGNORECASE)
