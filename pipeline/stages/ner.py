@@ -15,7 +15,10 @@ and decides per *document* which surface forms are organizations:
   or followed by "-backed", "Inc." is an organization;
 - a stop list of terms that are never organizations (``resources/not_organizations.txt``), and
   country and region names, which are places, never an organization on their own
-  (``resources/countries.txt``).
+  (``resources/countries.txt``);
+- names that every mention shows to be something else: a town of GeoNames read as a place
+  ("a plant in Dongguan"), a quoted title, a model code ("A321neo"), a product or site
+  ("the Falcon platform", "the Kettle Lake mine").
 
 Every accepted form is then found wherever it occurs in the document, so one
 mis-tagged mention does not lose a party. Spans never cross a line break and never
