@@ -152,12 +152,12 @@ def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: d
             if best.get(reverse, (0.0,))[0] < p:
                 best[reverse] = (p, pair, not head_is_a)
     triples = []
-    for (head, relation, tail), (p, pair, head_is_a) in best.items():
+    for (head, relation, tail), (raw, pair, head_is_a) in best.items():
         reverse = best.get((tail, relation, head), (0.0,))[0]
-        if relation in ANTISYMMETRIC and reverse > p:
+        if relation in ANTISYMMETRIC and reverse > raw:
             continue  # X acquires/owns/invests in Y and the reverse: keep the likelier direction
-        p = calibrate(relation, p) if calibrate else p
-        if relation == "supplies" and reverse > best[(head, relation, tail)][0] and p < MUTUAL_SUPPLY:
+        p = calibrate(relation, raw) if calibrate else raw
+        if relation == "supplies" and reverse > raw and p < MUTUAL_SUPPLY:
             continue  # a weak reading of the reverse of a likelier supply: the direction is wrong
         if p < thresholds.get(relation, 0.5):
             continue

@@ -398,6 +398,22 @@ def _occurrences(text: str, form: str) -> Iterable[tuple[int, int]]:
         yield m.start(), m.end()
 
 
+def _never_an_organization(text: str, forms: Iterable[str], is_place: bool, places: frozenset[str]) -> bool:
+    """Whether every mention of a name's ``forms`` shows it is not an organization's name.
+
+    Its mentions are found once and read for each reason in turn.
+    """
+    forms = list(forms)
+    spans = [o for f in forms for o in _occurrences(text, f)]
+    return (
+        all(in_heading(text, s) for s, _ in spans)  # titles, subheadings ("Case Study", "Looking Ahead")
+        or all(_quoted(text, s, e) for s, e in spans)  # a title in quotes: a game, show or product
+        or all(_PRODUCT_AFTER.match(text[e:e + 24]) for _, e in spans)  # "the Falcon platform", "its X mine"
+        or all(_MODEL_CODE.search(f) for f in forms)  # "A321neo", "QLN-301", "Airbus A321neo"
+        or (is_place and place_only(text, spans, places))  # "a plant in Dongguan", "Toulouse-based"
+    )
+
+
 def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
                     known: dict[str, str] | None = None, stop: frozenset[str] | None = None,
                     person_names: Iterable[str] = ()) -> list[Mention]:
@@ -447,16 +463,8 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             continue  # "said Aaron Mistry, an analyst at ...": a person, whatever the tagger says
         elif key in surnames or not any(plausible_form(f) for f in forms[key]):
             continue
-        elif all(in_heading(text, s) for f in forms[key] for s, _ in _occurrences(text, f)):
-            continue  # only ever in titles and subheadings ("Case Study", "Looking Ahead")
-        elif all(_quoted(text, s, e) for f in forms[key] for s, e in _occurrences(text, f)):
-            continue  # only ever a title in quotes: a game, show or product ("Tiletopia")
-        elif all(_PRODUCT_AFTER.match(text[e:e + 24]) for f in forms[key] for _, e in _occurrences(text, f)):
-            continue  # only ever a product's or a site's name: "the Falcon platform", "its Kettle Lake mine"
-        elif all(_MODEL_CODE.search(f) for f in forms[key]):
-            continue  # a model or product code: "A321neo", "QLN-301", "Airbus A321neo"
-        elif key in places and place_only(text, [o for f in forms[key] for o in _occurrences(text, f)], places):
-            continue  # a town named only as a place: "a plant in Dongguan", "Toulouse-based"
+        elif _never_an_organization(text, forms[key], key in places, places):
+            continue
         elif vote["ORG"] and vote["ORG"] * 3 >= sum(vote.values()):
             accepted.add(key)
         elif key in cued or any(_looks_like_org_name(f) for f in forms[key]):
