@@ -159,7 +159,9 @@ def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None 
                 union(a, b)
     # A short form ("Korvan") joins the one longer party it starts ("Korvan Semiconductor")
     # unless it is a known organization of its own or several parties start with it.
-    for a in keys:
+    # Longer names first, so "Siam Orchid" has joined "Siam Orchid Hospitality" before
+    # "Siam" looks for the parties it starts.
+    for a in sorted(keys, key=lambda k: (-len(names[k]), k)):
         if known and a in known and not any(known.get(b) == known[a] for b in keys if b != a):
             continue
         longer = {find(b) for b in keys if b != a and starts_name(names[a], names[b])}

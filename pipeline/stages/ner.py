@@ -17,8 +17,13 @@ and decides per *document* which surface forms are organizations:
   country and region names, which are places, never an organization on their own
   (``resources/countries.txt``);
 - names that every mention shows to be something else: a town of GeoNames read as a place
-  ("a plant in Dongguan"), a quoted title, a model code ("A321neo"), a product or site
-  ("the Falcon platform", "the Kettle Lake mine").
+  ("a plant in Dongguan", "from Bergen to Stavanger"), a quoted title, a model code
+  ("A321neo"), a product or site ("the Falcon platform", "the Kettle Lake mine"); names a
+  third of whose mentions are a product's and none an organization's ("heart-failure drug
+  Cardelix", "the Halo insulin pump"); terms defined with a plural abbreviation
+  ("Large Language Models (LLMs)");
+- short forms: a name's first word (not a nationality: "Norwegian") and its longer
+  beginnings ("Siam Orchid" of "Siam Orchid Hospitality").
 
 Every accepted form is then found wherever it occurs in the document, so one
 mis-tagged mention does not lose a party. Spans never cross a line break and never
@@ -147,12 +152,14 @@ def place_names() -> frozenset[str]:
 # X" or "work at X". After "to" and "from", and in a list, the first name must be a place
 # too: "buys steel from Salzgitter" says nothing.
 _PLACE_BEFORE = re.compile(
-    r"\b(in|near|outside|around|at|across|out of|to|from)\s+(?:the\s+)?"
+    r"\b(in|near|outside|around|at|across|out of|between|to|from)\s+(?:the\s+)?"
     r"((?:[A-Z][\w'.\u2019-]*(?:\s+[A-Z][\w'.\u2019-]*){0,2}(?:,\s+(?:and\s+)?|\s+and\s+|\s+to\s+))*)$")
 _NOT_PLACE_BEFORE = re.compile(
     r"\b(?:stakes?|invest\w*|interest|shares|holdings?|position|roles?|jobs?|work\w*|customers?|partners?|"
     r"deals?|sell\w*|sold|offers?|switch\w*|moved?|went|go(?:es|ne)?|turn\w*|belong\w*|supply\w*|"
     r"licen[cs]e\w*|bids?|merger|talks)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_PLACE_NOUN_AFTER = re.compile(r"^\s+(?:province|state|region|county|district|prefecture|municipality)\b")
+_TO_PLACE = re.compile(r"^\s+to\s+([A-Z][\w'\u2019-]*)(?:\s+([A-Z][\w'\u2019-]*))?")
 # "the Bristol developer", "a Helsinki studio", "its Helsinki rival".
 _PLACE_ADJECTIVE = re.compile(r"\b(?:[Tt]he|an?|its|their)\s+$")
 _LIST_ITEM = re.compile(r",\s+(?:and\s+)?|\s+and\s+|\s+to\s+")
@@ -163,13 +170,47 @@ _LIST_ITEM = re.compile(r",\s+(?:and\s+)?|\s+and\s+|\s+to\s+")
 _MODEL_CODE = re.compile(r"(?:^|\s)(?:[A-Z]{1,4}-\d+|[A-Z]{1,3}\d{2,})(?:[-a-z]\w*)?$")
 
 
-#: Words after a name that make it a product, brand, programme or site rather than its
-#: owner ("FICO's Falcon platform", "the Coolabah Ridge mine"). Not "range", "chips",
-#: "engines" or "software": they often follow their maker's name ("Northvolt cells").
-_PRODUCT_AFTER = re.compile(
-    r"^['\u2019]?\s+(?:platform|app|brand|chatbot|assistant|browser|console|suite|field|mine|project|"
-    r"vessel|rig|terminal|pipeline|franchise|series|game|scheme|programme|program|pump|drug|device|"
-    r"SUV|sedan)(?![-\w])")
+#: Words that make a name next to them a product, brand, programme or site rather than its
+#: owner ("FICO's Falcon platform", "the Coolabah Ridge mine", "heart-failure drug Cardelix",
+#: "Umbra, the engine that"). Not "range", "chips", "engines" or "software": they often
+#: follow their maker's name ("Northvolt cells").
+_PRODUCT_NOUNS = (r"(?:platform|app|brand|chatbot|assistant|browser|console|suite|field|mine|project|"
+                  r"vessel|rig|terminal|pipeline|franchise|series|game|title|scheme|programme|program|"
+                  r"pump|sensor|drug|medicine|vaccine|therapy|antibody|device|implant|engine|wind farm|"
+                  r"SUV|sedan)")
+# Apps, platforms and projects are often the company itself ("Stayly, the booking app").
+_PRODUCT_NOUNS_APPOSED = (r"(?:chatbot|assistant|browser|console|field|mine|franchise|series|game|title|pump|"
+                          r"sensor|drug|medicine|vaccine|therapy|antibody|device|implant|engine|wind farm|SUV|sedan)")
+# Up to two describing words ("the Halo insulin pump"), not a verb or function word
+# ("Cenotix licensed its antibody platform", "picks X over the field").
+_MODIFIER = (r"(?:(?!(?:the|an?|its|their|his|her|this|that|over|of|to|for|and|or|in|on|with|at|by|from|as|"
+             r"is|was|has|had|will|would)\b)[a-z][\w-]*(?<![^s]s)(?<!ed)\s+)")
+# ... as the head of its phrase, not "the engine and drivetrain maker".
+_PRODUCT_END = (r"(?![-\w])(?!(?:\s+(?:and|or)\s+[\w-]+)?\s+(?:makers?|developers?|compan(?:y|ies)|firms?|groups?|"
+                r"units?|suppliers?|producers?|specialists?|manufacturers?|business|division|operators?|startups?)\b)")
+_PRODUCT_AFTER = re.compile(r"^\s+" + _MODIFIER + r"{0,2}?" + _PRODUCT_NOUNS + _PRODUCT_END)
+_PRODUCT_APPOSITION = re.compile(r"^,\s+(?:the|an?|its|their)\s+" + _MODIFIER + r"{0,3}?" + _PRODUCT_NOUNS_APPOSED
+                                 + _PRODUCT_END)
+_PRODUCT_BEFORE = re.compile(r"(?<![\w-])(?:drug|medicine|vaccine|therapy|antifungal|antibiotic|game|title|"
+                             r"engine|chatbot|sensor|device|console|franchise|series)\s+$")
+#: What only an organization does or has: "X said", "X, which employs", "X's chief executive".
+_ORG_DOES = re.compile(r"^,?\s+(?:said|says|announced|agreed|signed|reported|posted|hired|employs|"
+                       r"declined to comment|did not respond)\b")
+
+
+def _product_mention(text: str, start: int, end: int) -> bool:
+    after = text[end:end + 60]
+    return bool(_PRODUCT_AFTER.match(after) or _PRODUCT_APPOSITION.match(after)
+                or _PRODUCT_BEFORE.search(text[max(0, start - 20):start]))
+
+
+def _product_name(text: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether a name reads as a product or site: a third of its mentions say so and none
+    says it is an organization ("Tsubaki's antifungal Mycenta", "the Halo insulin pump")."""
+    cued = sum(_product_mention(text, s, e) for s, e in spans)
+    if not cued or cued * 3 < len(spans):
+        return False
+    return not any(_has_cue(text, s, e) or _ORG_DOES.match(text[e:e + 30]) for s, e in spans)
 
 
 def _quoted(text: str, start: int, end: int) -> bool:
@@ -188,13 +229,19 @@ def _place_mention(text: str, start: int, end: int, places: frozenset[str]) -> b
         return True
     if after[:2] in ("'s", "\u2019s"):
         return False
+    if _PLACE_NOUN_AFTER.match(text[end:end + 14]):
+        return True  # "Argentina's Catamarca province"
     m = _PLACE_BEFORE.search(before)
     if not m or _NOT_PLACE_BEFORE.search(before[:m.start()]):
         return False
     preposition, items = m.group(1), m.group(2)
     if items:
         return name_key(_LIST_ITEM.split(items)[0]) in places
-    return preposition not in ("to", "from")
+    if preposition == "from":  # "routes from Bergen to Kirkenes", not "buys steel from Salzgitter"
+        destination = _TO_PLACE.match(text[end:end + 40])
+        return bool(destination) and (name_key(destination.group(1)) in places  # "to Marseille", "to San Diego"
+                                      or name_key(" ".join(destination.groups(""))) in places)
+    return preposition != "to"
 
 
 def place_only(text: str, spans: Iterable[tuple[int, int]], places: frozenset[str] | None = None) -> bool:
@@ -212,7 +259,17 @@ def country_names() -> frozenset[str]:
 
 
 _BODY_HEADS = frozenset({"administration", "office", "bureau", "council", "board", "industry", "service",
-                         "services", "commission", "agency", "ministry", "authority", "department"})
+                         "services", "commission", "agency", "ministry", "authority", "department",
+                         "directorate", "inspectorate", "regulator", "tribunal", "secretariat"})
+#: A trailing "of India", "for Europe" is not the head of a body's name.
+_OF_PLACE = re.compile(r"\s+(?:of|for)\s+(?:the\s+)?[A-Z][\w'\u2019.-]*(?:\s+[A-Z][\w'\u2019.-]*)?$")
+
+
+def _head_word(name: str) -> str:
+    """The word that says what a name is: its last, before any "of India" ("Food Safety
+    and Standards Authority of India" -> "authority")."""
+    words = _OF_PLACE.sub("", name).split()
+    return words[-1].casefold().strip(".,") if words else ""
 
 
 def _is_dateline(text: str, start: int, end: int) -> bool:
@@ -234,9 +291,16 @@ def _list_cuts(text: str, start: int, end: int) -> list[tuple[int, int]]:
     before a capitalized name that is not a legal suffix ("Acme Holdings, Inc." is one
     name) nor only organization words ("Harbor Energy and Power")."""
     cuts = []
+    # A public body's name keeps its "and" ("Securities and Exchange Commission"); only
+    # "and the" can start one after a company ("Vexa Energy and the Food and Drug Administration").
+    body = _head_word(text[start:end]) in _BODY_HEADS
     for m in _LIST_SEPARATOR.finditer(text, start, end):
         before = text[start:m.start()].split()
         after = text[m.end():end].split(",")[0].split()
+        if body:
+            if not (after[:1] == ["the"] and before and before[-1].casefold() in _LIST_HEADS):
+                continue
+            after = after[1:]
         if (before and after and before[-1].casefold() in _LIST_HEADS and after[0][:1].isupper()
                 and after[0].casefold().strip(".,") not in LEGAL_SUFFIXES
                 and not re.fullmatch(r"(?:[A-Z]\.)+", after[0])  # "Bank of America, N.A."
@@ -257,8 +321,7 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     # A span that ends like one organization's name keeps its "and" and commas
     # ("Food and Drug Administration", "Ministry of Economy, Trade and Industry").
     # A list of full names in such a span is cut first (``_list_cuts``).
-    words = text[start:end].split()
-    one_name = bool(words) and words[-1].casefold().strip(".,") in ORG_HEADS | _BODY_HEADS
+    one_name = _head_word(text[start:end]) in ORG_HEADS | _BODY_HEADS
     if one_name and (cuts := _list_cuts(text, start, end)):
         bounds = [start, *(x for cut in cuts for x in cut), end]
         return [span for s, e in zip(bounds[::2], bounds[1::2]) for span in clean_span(text, s, e)]
@@ -281,6 +344,12 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
         lead = _LEAD_ARTICLE.match(seg)
         if lead:
             s += lead.end()
+        # "Broadcaster Arena Sport renewed", "When Reinholt Motors and ..." (but "As AI Spreads"
+        # stays whole: a headline fragment, dropped later).
+        while (lead := _LEAD_WORD.match(text, s, e)) and (
+                lead.group(1).casefold() in _DESCRIPTOR_LEAD
+                or lead.group(1).casefold() in _NOT_NAME_START and _looks_like_org_name(text[lead.end():e])):
+            s = lead.end()
         while s < e and not (text[s].isalnum()):
             s += 1
         while e > s and not (text[e - 1].isalnum() or text[e - 1] in ".&)+"):
@@ -314,6 +383,14 @@ _NOT_NAME_START = frozenset({
 })
 
 
+#: Capitalized words for what a company is, opening a sentence before its name.
+_DESCRIPTOR_LEAD = frozenset({
+    "broadcaster", "publisher", "developer", "brokerage", "carmaker", "automaker", "chipmaker", "drugmaker",
+    "insurer", "lender", "retailer", "grocer", "miner", "refiner", "shipper", "exporter", "importer",
+    "distributor", "startup", "start-up", "rival", "rivals", "supplier", "investor", "regulator", "utility",
+    "conglomerate", "manufacturer", "operator", "producer", "provider", "vendor",
+})
+_LEAD_WORD = re.compile(r"([A-Z][\w-]*)\s+(?=[A-Z0-9])")
 _LOWER_WORD = re.compile(r"(?<![\w-])[a-z][a-z'\u2019-]*(?![\w-])")
 
 
@@ -328,9 +405,16 @@ def has_name_word(form: str, lower_words: set[str], stop: frozenset[str]) -> boo
         bare = word.strip(".,;:()\"'\u2019")
         if not bare or name_key(bare) in stop:
             continue
-        if bare.casefold() not in lower_words or not bare.isalpha():
+        if not bare.isalpha() or not _common_word(bare.casefold(), lower_words):
             return True
     return False
+
+
+def _common_word(word: str, lower_words: set[str]) -> bool:
+    """Whether the text uses ``word`` in lower case, in the singular or plural ("Turbine" ...
+    "turbines")."""
+    return (word in lower_words or word + "s" in lower_words or word + "es" in lower_words
+            or (word.endswith("s") and word[:-1] in lower_words))
 
 
 def plausible_form(form: str) -> bool:
@@ -340,7 +424,9 @@ def plausible_form(form: str) -> bool:
         return False
     if any(ch in form for ch in ':\u201c\u201d"!?'):
         return False
-    return len(words) <= 4
+    # Long names are headline fragments, except a public body's ("Food Safety and Standards
+    # Authority of India").
+    return len(words) <= 4 or (len(words) <= 10 and _head_word(form) in _BODY_HEADS)
 
 
 def _looks_like_org_name(form: str) -> bool:
@@ -351,6 +437,7 @@ def _looks_like_org_name(form: str) -> bool:
 # "Elena Vukovic, who ran ...", "Ana Ferreira, 54,": only people are "who" or have an age.
 # Not after a preposition: in "executives at DeepMind and Colossus, who ..." the "who" is
 # the executives.
+_LISTED_AFTER = re.compile(r"([A-Z][\w'\u2019-]+(?:\s+[A-Z][\w'\u2019-]+)+)(?:,\s+(?:and\s+)?|\s+and\s+)$")
 _PERSON_WHO = re.compile(r"^, (?:who\b|\d{2},)")
 _PREPOSITION_BEFORE = re.compile(r"\b(?:at|of|for|with|from|between|and|both)\s+$", re.IGNORECASE)
 
@@ -398,6 +485,10 @@ def _occurrences(text: str, form: str) -> Iterable[tuple[int, int]]:
         yield m.start(), m.end()
 
 
+#: A plural abbreviation defined after a name: a term of art, not an organization.
+_PLURAL_ACRONYM = re.compile(r"^\s*\([A-Z]{2,}s\)")
+
+
 def _never_an_organization(text: str, forms: Iterable[str], is_place: bool, places: frozenset[str]) -> bool:
     """Whether every mention of a name's ``forms`` shows it is not an organization's name.
 
@@ -406,9 +497,10 @@ def _never_an_organization(text: str, forms: Iterable[str], is_place: bool, plac
     forms = list(forms)
     spans = [o for f in forms for o in _occurrences(text, f)]
     return (
-        all(in_heading(text, s) for s, _ in spans)  # titles, subheadings ("Case Study", "Looking Ahead")
+        any(_PLURAL_ACRONYM.match(text[e:e + 12]) for _, e in spans)  # "Large Language Models (LLMs)": a term
+        or all(in_heading(text, s) for s, _ in spans)  # titles, subheadings ("Case Study", "Looking Ahead")
         or all(_quoted(text, s, e) for s, e in spans)  # a title in quotes: a game, show or product
-        or all(_PRODUCT_AFTER.match(text[e:e + 24]) for _, e in spans)  # "the Falcon platform", "its X mine"
+        or _product_name(text, spans)  # "the Falcon platform", "its X mine", "drug Cardelix"
         or all(_MODEL_CODE.search(f) for f in forms)  # "A321neo", "QLN-301", "Airbus A321neo"
         or (is_place and place_only(text, spans, places))  # "a plant in Dongguan", "Toulouse-based"
     )
@@ -430,6 +522,7 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
     forms: dict[str, set[str]] = defaultdict(set)
     cued: set[str] = set()
     persons: set[str] = set()  # forms named as people by their context
+    listed: list[tuple[int, str]] = []  # (start, form) of full names that may follow a person's
     person_names = list(person_names)
     for start, end, label in candidates:
         for s, e in clean_span(text, start, end):
@@ -441,9 +534,20 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             forms[key].add(form)
             if label != "ORG" and _has_cue(text, s, e):
                 cued.add(key)
-            if label not in ("KNOWN", "PATTERN") and key not in persons and _person_cue(text, s, e):
-                persons.add(key)
-                person_names.append(form)
+            if label not in ("KNOWN", "PATTERN") and key not in persons:
+                if _person_cue(text, s, e):
+                    persons.add(key)
+                    person_names.append(form)
+                elif (len(form.split()) >= 2 and not _looks_like_org_name(form)
+                      and text[e:e + 1] not in ("'", "\u2019")):  # "Saltvik, Kyosei Pharmaceutical's head"
+                    listed.append((s, form))
+    # A full name listed right after a person's is a person's too ("co-founders Dana
+    # Whitcombe and Ravi Anand").
+    for s, form in listed:
+        m = _LISTED_AFTER.search(text[max(0, s - 60):s])
+        if m and name_key(m.group(1)) in persons and name_key(form) not in persons:
+            persons.add(name_key(form))
+            person_names.append(form)
     surnames = set()
     for name in person_names:
         parts = name.split()
@@ -471,15 +575,32 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             accepted.add(key)
     # The first word of an accepted multi-word name is the name's short form
     # ("Andrade Logistics" ... "Andrade said"), unless it is a generic word.
+    # Not a nationality the tagger reads only as one ("Norwegian Water Resources and Energy
+    # Directorate" ... "Norwegian waters"). Its longer beginnings are short forms too, so
+    # "Siam Orchid" of "Siam Orchid Hospitality" and "Lumen & Pike" of "Lumen & Pike Process
+    # Technologies" are read whole, not as "Siam" and "Lumen".
     for key in list(accepted):
         for form in list(forms[key]):
-            first = form.split()[0]
+            words = form.split()
+            first = words[0]
             short = name_key(first)
-            if (len(form.split()) > 1 and len(first) >= 3 and first[0].isupper() and first.isalpha()
+            if (len(words) > 1 and len(first) >= 3 and first[0].isupper() and first.isalpha()
                     and first.casefold() not in GENERIC_FIRST_WORDS
+                    and not (votes[short]["NORP"] and not votes[short]["ORG"])
                     and short not in stop and short not in known and short not in countries):
                 accepted.add(short)
                 forms[short].add(first)
+            if any(w.islower() for w in words):
+                continue  # "Food Safety and Standards Authority": a body's words, not short forms
+            for k in range(2, len(words)):
+                prefix = " ".join(words[:k])
+                prefix_key = name_key(prefix)
+                tags = votes[prefix_key]
+                if (words[k - 1][:1].isupper() and words[k - 1][-1].isalnum() and prefix_key
+                        and not (tags["GPE"] + tags["LOC"] + tags["NORP"] and not tags["ORG"])  # "East Africa"
+                        and prefix_key not in persons and prefix_key not in stop and prefix_key not in countries):
+                    accepted.add(prefix_key)
+                    forms[prefix_key].add(prefix)
     # Find every occurrence of every accepted form, longest forms first.
     spans: list[tuple[int, int]] = []
     all_forms = sorted({f for k in accepted for f in forms[k]}, key=lambda f: (-len(f), f))
