@@ -169,6 +169,11 @@ def test_a_defined_plural_term_and_a_plural_seen_in_lower_case_are_not_names():
     assert forms(text, cands) == ["Nvidia"]
 
 
+def test_a_company_hired_for_a_job_stays_an_organization():
+    text = "Voltcare has hired Heli-Nord, a small operator, to fly the inspections."
+    assert forms(text, [span(text, "Heli-Nord", "ORG")]) == ["Heli-Nord"]
+
+
 def test_a_full_name_listed_after_a_person_is_a_person():
     text = "Stackhollow co-founders Dana Whitcombe and Ravi Anand joined Vellarin."
     cands = [span(text, f, "ORG") for f in ("Stackhollow", "Dana Whitcombe", "Ravi Anand", "Vellarin")]
@@ -181,6 +186,7 @@ def test_a_full_name_listed_after_a_person_is_a_person():
     ("Ingrid Saether took over at Halvorsen Re in March.", "Ingrid Saether"),
     ("Castor Partners is led by Elena Vukovic, who ran the coatings business at PPG.", "Elena Vukovic"),
     ("Its chief executive, Maya Okonkwo, spoke to us.", "Maya Okonkwo"),
+    ("Graniva has hired Mariana Costa from Halloran Genetics.", "Mariana Costa"),
 ])
 def test_more_contexts_that_call_a_name_a_person(text, person):
     assert person not in forms(text, [span(text, person, "ORG")])

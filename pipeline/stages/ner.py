@@ -442,10 +442,18 @@ _PERSON_WHO = re.compile(r"^, (?:who\b|\d{2},)")
 _PREPOSITION_BEFORE = re.compile(r"\b(?:at|of|for|with|from|between|and|both)\s+$", re.IGNORECASE)
 
 
+# A company can be hired too ("hired Heli-Nord, a small operator"); hired *from* a
+# company, or to run or lead something, only a person is.
+_HIRED_BEFORE = re.compile(r"\b(?:hired|hires|hiring|poached|poaches|recruited|recruits)\s+$")
+_HIRED_AFTER = re.compile(r"^(?:\s+[A-Z][\w'\u2019-]+)?(?:\s+(?:away\s+)?from\b|,?\s+to\s+(?:run|lead|head)\b)")
+
+
 def _person_cue(text: str, start: int, end: int) -> bool:
     """Whether the words around a name say it is a person's ("X, an analyst at")."""
     if PERSON_CUE_AFTER.match(text[end:end + 60]) or PERSON_CUE_BEFORE.search(text[max(0, start - 40):start]):
         return True
+    if _HIRED_BEFORE.search(text[max(0, start - 20):start]) and _HIRED_AFTER.match(text[end:end + 40]):
+        return True  # "has hired Mariana Costa Lobo from Halloran Genetics"
     return bool(_PERSON_WHO.match(text[end:end + 8]) and len(text[start:end].split()) >= 2
                 and not _PREPOSITION_BEFORE.search(text[max(0, start - 12):start]))
 
