@@ -174,13 +174,16 @@ _MODEL_CODE = re.compile(r"(?:^|\s)(?:[A-Z]{1,4}-\d+|[A-Z]{1,3}\d{2,})(?:[-a-z]\
 #: owner ("FICO's Falcon platform", "the Coolabah Ridge mine", "heart-failure drug Cardelix",
 #: "Umbra, the engine that"). Not "range", "chips", "engines" or "software": they often
 #: follow their maker's name ("Northvolt cells").
-_PRODUCT_NOUNS = (r"(?:platform|app|brand|chatbot|assistant|browser|console|suite|field|mine|project|"
-                  r"vessel|rig|terminal|pipeline|franchise|series|game|title|scheme|programme|program|"
-                  r"pump|sensor|drug|medicine|vaccine|therapy|antibody|device|implant|engine|wind farm|"
-                  r"SUV|sedan)")
-# Apps, platforms and projects are often the company itself ("Stayly, the booking app").
-_PRODUCT_NOUNS_APPOSED = (r"(?:chatbot|assistant|browser|console|field|mine|franchise|series|game|title|pump|"
-                          r"sensor|drug|medicine|vaccine|therapy|antibody|device|implant|engine|wind farm|SUV|sedan)")
+_PRODUCT_WORDS = ("platform", "app", "brand", "chatbot", "assistant", "browser", "console", "suite", "field", "mine",
+                  "project", "vessel", "rig", "terminal", "pipeline", "franchise", "series", "game", "title",
+                  "scheme", "programme", "program", "pump", "sensor", "drug", "medicine", "vaccine", "therapy",
+                  "antibody", "device", "implant", "engine", "wind farm", "SUV", "sedan")
+# Apps, platforms and projects are often the company itself ("Stayly, the booking app"), and
+# sites or schemes rarely stand in apposition: not read after "X, the ...".
+_NOT_APPOSED = frozenset({"platform", "app", "brand", "suite", "project", "vessel", "rig", "terminal", "pipeline",
+                          "scheme", "programme", "program"})
+_PRODUCT_NOUNS = "(?:" + "|".join(_PRODUCT_WORDS) + ")"
+_PRODUCT_NOUNS_APPOSED = "(?:" + "|".join(w for w in _PRODUCT_WORDS if w not in _NOT_APPOSED) + ")"
 # Up to two describing words ("the Halo insulin pump"), not a verb or function word
 # ("Cenotix licensed its antibody platform", "picks X over the field").
 _MODIFIER = (r"(?:(?!(?:the|an?|its|their|his|her|this|that|over|of|to|for|and|or|in|on|with|at|by|from|as|"
@@ -285,7 +288,7 @@ _LIST_HEADS = ORG_HEADS - _BODY_HEADS - {"inc", "inc.", "corp", "corp.", "co.", 
 _LIST_SEPARATOR = re.compile(r",\s+(?:and\s+)?|\s+and\s+")
 
 
-def _list_cuts(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _list_cuts(text: str, start: int, end: int, head: str) -> list[tuple[int, int]]:
     """``(start, end)`` of the separators of a list of full names inside one span: a comma
     or "and" right after an organization word ("Ferrox Dynamics, Loomis Robotics") and
     before a capitalized name that is not a legal suffix ("Acme Holdings, Inc." is one
@@ -293,7 +296,7 @@ def _list_cuts(text: str, start: int, end: int) -> list[tuple[int, int]]:
     cuts = []
     # A public body's name keeps its "and" ("Securities and Exchange Commission"); only
     # "and the" can start one after a company ("Vexa Energy and the Food and Drug Administration").
-    body = _head_word(text[start:end]) in _BODY_HEADS
+    body = head in _BODY_HEADS
     for m in _LIST_SEPARATOR.finditer(text, start, end):
         before = text[start:m.start()].split()
         after = text[m.end():end].split(",")[0].split()
@@ -321,8 +324,9 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     # A span that ends like one organization's name keeps its "and" and commas
     # ("Food and Drug Administration", "Ministry of Economy, Trade and Industry").
     # A list of full names in such a span is cut first (``_list_cuts``).
-    one_name = _head_word(text[start:end]) in ORG_HEADS | _BODY_HEADS
-    if one_name and (cuts := _list_cuts(text, start, end)):
+    head = _head_word(text[start:end])
+    one_name = head in ORG_HEADS | _BODY_HEADS
+    if one_name and (cuts := _list_cuts(text, start, end, head)):
         bounds = [start, *(x for cut in cuts for x in cut), end]
         return [span for s, e in zip(bounds[::2], bounds[1::2]) for span in clean_span(text, s, e)]
     # "to" never joins one name: "carmakers from Ford to Toyota" names two.
@@ -437,11 +441,12 @@ def _looks_like_org_name(form: str) -> bool:
 # "Elena Vukovic, who ran ...", "Ana Ferreira, 54,": only people are "who" or have an age.
 # Not after a preposition: in "executives at DeepMind and Colossus, who ..." the "who" is
 # the executives.
-_LISTED_AFTER = re.compile(r"([A-Z][\w'\u2019-]+(?:\s+[A-Z][\w'\u2019-]+)+)(?:,\s+(?:and\s+)?|\s+and\s+)$")
 _PERSON_WHO = re.compile(r"^, (?:who\b|\d{2},)")
 _PREPOSITION_BEFORE = re.compile(r"\b(?:at|of|for|with|from|between|and|both)\s+$", re.IGNORECASE)
 
 
+#: A full name and a list separator just before another name ("Dana Whitcombe and ").
+_LISTED_AFTER = re.compile(r"([A-Z][\w'\u2019-]+(?:\s+[A-Z][\w'\u2019-]+)+)(?:,\s+(?:and\s+)?|\s+and\s+)$")
 # A company can be hired too ("hired Heli-Nord, a small operator"); hired *from* a
 # company, or to run or lead something, only a person is.
 _HIRED_BEFORE = re.compile(r"\b(?:hired|hires|hiring|poached|poaches|recruited|recruits)\s+$")
@@ -512,6 +517,11 @@ def _never_an_organization(text: str, forms: Iterable[str], is_place: bool, plac
         or all(_MODEL_CODE.search(f) for f in forms)  # "A321neo", "QLN-301", "Airbus A321neo"
         or (is_place and place_only(text, spans, places))  # "a plant in Dongguan", "Toulouse-based"
     )
+
+
+def _tagged_only(vote: Counter, labels: tuple[str, ...]) -> bool:
+    """Whether the tagger read a form as one of ``labels`` and never as an organization."""
+    return any(vote[label] for label in labels) and not vote["ORG"]
 
 
 def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
@@ -594,7 +604,7 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             short = name_key(first)
             if (len(words) > 1 and len(first) >= 3 and first[0].isupper() and first.isalpha()
                     and first.casefold() not in GENERIC_FIRST_WORDS
-                    and not (votes[short]["NORP"] and not votes[short]["ORG"])
+                    and not _tagged_only(votes[short], ("NORP",))
                     and short not in stop and short not in known and short not in countries):
                 accepted.add(short)
                 forms[short].add(first)
@@ -603,9 +613,8 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             for k in range(2, len(words)):
                 prefix = " ".join(words[:k])
                 prefix_key = name_key(prefix)
-                tags = votes[prefix_key]
                 if (words[k - 1][:1].isupper() and words[k - 1][-1].isalnum() and prefix_key
-                        and not (tags["GPE"] + tags["LOC"] + tags["NORP"] and not tags["ORG"])  # "East Africa"
+                        and not _tagged_only(votes[prefix_key], ("GPE", "LOC", "NORP"))  # "East Africa"
                         and prefix_key not in persons and prefix_key not in stop and prefix_key not in countries):
                     accepted.add(prefix_key)
                     forms[prefix_key].add(prefix)
