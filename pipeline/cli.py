@@ -283,6 +283,9 @@ def train_cmd(
     version: Optional[str] = typer.Option(None, help="Model version to record (default: date + corpus hash)."),
     mark_others: bool = typer.Option(False, help="Mark the window's other parties too (~ X ~) in a fresh "
                                                  "classifier: higher precision, not higher dev F1 on our corpus."),
+    non_party_negatives: bool = typer.Option(True, help="Also learn from what the recognizers take for "
+                                                        "organizations in train documents but the labels do not "
+                                                        "name (products, towns, people): negative windows."),
 ) -> None:
     """Train (or fine-tune) the relation classifier; write a model directory.
 
@@ -310,7 +313,7 @@ def train_cmd(
             extra = read_core(core)
         meta = train(corpus, output, init=init, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                      version=version, texts=texts, extra_examples=extra, progress=progress,
-                     mark_others=mark_others)
+                     mark_others=mark_others, non_party_negatives=non_party_negatives)
     except AlliancesError as e:
         bar.close()
         _fail(e)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from conftest import ROOT
-from pipeline.records import RELATIONS
+from pipeline.records import RELATIONS, Mention, Party
 from pipeline.training.corpus import Document, GoldTriple, read_corpus, stats, validate
-from pipeline.training.examples import corpus_examples
+from pipeline.training.examples import corpus_examples, recognized_non_parties
 from pipeline.training.train import HELD_OUT_INDUSTRIES, load_documents, split_of
 
 CORPUS = ROOT / "corpus" / "docs"
@@ -62,3 +62,21 @@ def test_training_examples_carry_direction(nlp):
 def test_split_rule():
     assert split_of(doc(split="dev")) == "dev"
     assert split_of(doc(industry=sorted(HELD_OUT_INDUSTRIES)[0])) == "test"
+
+
+def test_recognized_non_parties_become_negative_windows(nlp):
+    text = ("Alpha Corp agreed to buy Beta Inc for $2 billion, the companies said on Monday. "
+            "Alpha Corp and Harwick Holdings Ltd both make valves in Toledo.")
+    labeled = doc(text=text, parties={"Alpha": ["Alpha Corp"], "Beta": ["Beta Inc"]},
+                  triples=[GoldTriple("Alpha", "acquires", "Beta", "Alpha Corp agreed to buy Beta Inc")])
+    plain = corpus_examples([labeled], nlp)
+    with_negatives = corpus_examples([labeled], nlp, recognizer=nlp)
+    extra = [e for e in with_negatives if "Harwick" in (e.a, e.b)]
+    assert extra and all(e.labels == [] for e in extra)
+    # the labeled windows are the same with or without the recognizer's non-parties
+    assert [(e.a, e.b, e.labels) for e in with_negatives if "Harwick" not in (e.a, e.b)] == \
+        [(e.a, e.b, e.labels) for e in plain]
+    # a labeled party found with a wrong boundary is not a non-party
+    start = text.index("Alpha Corp and")
+    fused = Party("Alpha Corp and", (Mention(start, start + 14, "Alpha Corp and"),))
+    assert recognized_non_parties(labeled, [fused]) == []

@@ -1,7 +1,11 @@
 """Classifier examples from labeled documents: one marked window per candidate pair.
 
 Parties come from the gold labels (not from NER), so the classifier learns relations
-independently of recognition errors. A window is labeled with the gold relations
+independently of recognition errors. Beside them, the things the recognizer takes for
+organizations but the labels do not name (a product, a town, a person: see
+:func:`recognized_non_parties`) may be added: every window of a pair with one of them is
+a negative, so the classifier learns that what extraction will wrongly hand it relates
+to nobody. A window is labeled with the gold relations
 whose evidence it contains (at least half of the evidence's characters); windows of
 a related pair that contain none of its evidence are left out (they may restate the
 relation in words the annotator did not mark), and every window of an unrelated pair
@@ -58,6 +62,35 @@ def gold_parties(doc: Document) -> list[Party]:
     return sorted(parties, key=lambda p: p.mentions[0].start)
 
 
+def recognized_parties(docs: Sequence[Document], nlp) -> list[list[Party]]:
+    """The parties extraction finds in each document with the recognizer ``nlp``
+    (entities, rules and canonical grouping, as :func:`pipeline.extract.analyse` runs them)."""
+    from pipeline.extract import analyse_texts
+    from pipeline.stages.canonical import group_mentions
+    from pipeline.stages.ner import OrganizationFinder, decide_mentions
+
+    finder = OrganizationFinder(nlp)
+    out = []
+    for doc, (_, candidates, persons) in zip(docs, analyse_texts(nlp, [d.text for d in docs], finder)):
+        mentions = decide_mentions(doc.text, candidates, finder.known, finder.stop, persons)
+        out.append(group_mentions(mentions, finder.known))
+    return out
+
+
+def recognized_non_parties(doc: Document, recognized: Sequence[Party]) -> list[Party]:
+    """The recognized parties that are none of the document's labeled parties or sources:
+    no mention overlaps a labeled one and no name is a labeled name. A party recognized
+    with a wrong boundary overlaps a labeled one and is left out (it is not a non-party)."""
+    gold = gold_parties(doc)
+    taken = bytearray(len(doc.text) + 1)
+    for party in gold:
+        for m in party.mentions:
+            taken[m.start:m.end] = b"\x01" * (m.end - m.start)
+    names = {p.name.casefold() for p in gold}
+    return [p for p in recognized
+            if p.name.casefold() not in names and not any(any(taken[m.start:m.end]) for m in p.mentions)]
+
+
 def _evidence_spans(doc: Document) -> dict[tuple[str, str], list[tuple[str, str, int, int]]]:
     """For each unordered party pair: (relation, head, start, end) of each gold triple's evidence."""
     spans: dict[tuple[str, str], list[tuple[str, str, int, int]]] = {}
@@ -76,9 +109,11 @@ def _optional_pairs(doc: Document) -> set[tuple[str, str]]:
 
 def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], window: int = WINDOW,
                       max_windows: int = MAX_WINDOWS, max_chars: int = 900,
-                      other_marker: str | None = None, labeled: bool = True) -> list[Example]:
+                      other_marker: str | None = None, labeled: bool = True,
+                      non_parties: Sequence[Party] = ()) -> list[Example]:
     """Every labeled window of one document (``other_marker``: the classifier's marker
-    for the window's other parties, if it uses one).
+    for the window's other parties, if it uses one; ``non_parties``: recognized
+    non-parties, whose every window is a negative).
 
     With ``labeled`` false: every candidate window of the gold parties, as extraction would
     see them, without labels (for scoring a classifier on them). Labeled, a window of a
@@ -86,7 +121,7 @@ def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], windo
     """
     from pipeline.extract import mark_pair
 
-    parties = gold_parties(doc)
+    parties = sorted([*gold_parties(doc), *non_parties], key=lambda p: p.mentions[0].start)
     evidence = _evidence_spans(doc) if labeled else {}
     optional = _optional_pairs(doc) if labeled else set()
     examples = []
@@ -117,10 +152,27 @@ def document_sentences(docs: Sequence[Document], nlp) -> list[list[tuple[int, in
 
 
 def corpus_examples(docs: Sequence[Document], nlp, window: int = WINDOW, max_windows: int = MAX_WINDOWS,
-                    other_marker: str | None = None, labeled: bool = True) -> list[Example]:
-    """Examples for many documents: labeled, or every candidate window (``labeled`` false)."""
+                    other_marker: str | None = None, labeled: bool = True,
+                    recognizer=None) -> list[Example]:
+    """Examples for many documents: labeled, or every candidate window (``labeled`` false).
+
+    With a ``recognizer`` (a spaCy pipeline from :func:`pipeline.stages.ner.load_nlp`, or
+    a list of them), the non-parties they find add negative windows
+    (:func:`recognized_non_parties`)."""
+    recognizers = [] if recognizer is None else list(recognizer) if isinstance(recognizer, (list, tuple)) else [recognizer]
+    found = [recognized_parties(docs, r) for r in recognizers]
     out = []
-    for doc, sentences in zip(docs, document_sentences(docs, nlp)):
+    for k, (doc, sentences) in enumerate(zip(docs, document_sentences(docs, nlp))):
+        non_parties: list[Party] = []
+        for parties in found:  # the first recognizer's reading wins where two overlap
+            for party in recognized_non_parties(doc, parties[k]):
+                if not any(_overlaps(party, other) for other in non_parties):
+                    non_parties.append(party)
         out.extend(document_examples(doc, sentences, window, max_windows, other_marker=other_marker,
-                                     labeled=labeled))
+                                     labeled=labeled, non_parties=non_parties))
     return out
+
+
+def _overlaps(a: Party, b: Party) -> bool:
+    return a.name.casefold() == b.name.casefold() or any(
+        m.start < n.end and n.start < m.end for m in a.mentions for n in b.mentions)

@@ -69,7 +69,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
           encoder_config: dict | None = None, tokenizer_path: str | None = None,
           extra_examples: Sequence | None = None, texts: str | Path | None = None,
           ner_epochs: int | None = None, evaluate_test: bool = True, mark_others: bool = False,
-          progress: Callable[[int, int, float], None] | None = None) -> dict:
+          non_party_negatives: bool = True, progress: Callable[[int, int, float], None] | None = None) -> dict:
     """Train a model directory at ``output``; returns its ``meta.json`` content.
 
     ``init`` continues from an existing model directory (fine-tuning the shipped model
@@ -81,7 +81,10 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
 
     The entity recognizer is fine-tuned on the train split for ``ner_epochs`` (default 8
     when training fresh; when continuing from ``init`` its recognizer is kept unless
-    ``ner_epochs`` is given).
+    ``ner_epochs`` is given). It is trained first: with ``non_party_negatives``, what it
+    and spaCy's own recognizer take for organizations on the train split but the labels
+    do not name (products, towns, people) gives negative windows, so the classifier
+    learns that the recognizer's mistakes relate to nobody.
     """
     import torch
 
@@ -113,25 +116,9 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         base = DEFAULT_BASE if base is None and encoder_config is None else base
         classifier = RelationClassifier.create(base, encoder_config=encoder_config,
                                                tokenizer_path=tokenizer_path, seed=seed, mark_others=mark_others)
-    examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows,
-                               other_marker=classifier.other_marker)
-    if extra_examples:
-        examples = list(examples) + list(extra_examples)
-    history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
-    if dev_docs:
-        calibrate(classifier, dev_docs, nlp, window, max_windows)
-    hash_ = corpus_hash(docs)
-    version = version or f"alliances-{dt.date.today():%Y.%m.%d}-{hash_[:8]}"
     staging = output.with_name(f".{output.name}.partial")
     if staging.exists():
         shutil.rmtree(staging)
-    classifier.save(staging / "relations")
-    thresholds, sweep, metrics = tune_thresholds(RelationClassifier.load(staging / "relations"), nlp,
-                                                 dev_docs or train_docs, dev_docs,
-                                                 test_docs if evaluate_test else [], window, max_windows,
-                                                 keep=init_meta.get("thresholds"))
-    if before is not None:
-        metrics["dev_before"] = before
     ner_info = None
     if ner_epochs is None:
         ner_epochs = 0 if init is not None else 8
@@ -141,6 +128,25 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         ner_info = train_ner(train_docs, staging / "ner", epochs=ner_epochs, seed=seed)
     elif init is not None and (Path(init) / "ner").exists():
         shutil.copytree(Path(init) / "ner", staging / "ner")
+    recognizers = None
+    if non_party_negatives:  # the base recognizer's misses and the shipped one's, on train
+        recognizers = [nlp] + ([load_nlp(staging / "ner")] if (staging / "ner").exists() else [])
+    examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows,
+                               other_marker=classifier.other_marker, recognizer=recognizers)
+    if extra_examples:
+        examples = list(examples) + list(extra_examples)
+    history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
+    if dev_docs:
+        calibrate(classifier, dev_docs, nlp, window, max_windows)
+    hash_ = corpus_hash(docs)
+    version = version or f"alliances-{dt.date.today():%Y.%m.%d}-{hash_[:8]}"
+    classifier.save(staging / "relations")
+    thresholds, sweep, metrics = tune_thresholds(RelationClassifier.load(staging / "relations"), nlp,
+                                                 dev_docs or train_docs, dev_docs,
+                                                 test_docs if evaluate_test else [], window, max_windows,
+                                                 keep=init_meta.get("thresholds"))
+    if before is not None:
+        metrics["dev_before"] = before
     meta = {
         "version": version,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -153,7 +159,8 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         "threshold_sweep": {r: {str(k): v for k, v in s.items()} for r, s in sweep.items()},
         "corpus": {"paths": [str(p) for p in corpus], "hash": hash_, "documents": len(docs),
                    "train": len(train_docs), "dev": len(dev_docs), "test": len(test_docs),
-                   "examples": len(examples), "extra_examples": len(extra_examples or [])},
+                   "examples": len(examples), "extra_examples": len(extra_examples or []),
+                   "non_party_negatives": non_party_negatives},
         "training": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
                      "loss_per_epoch": [round(x, 5) for x in history], "init": str(init) if init else None,
                      "temperature": classifier.temperature,
