@@ -84,16 +84,22 @@ def analyse_texts(nlp, texts: Sequence[str], finder=None, batch_size: int = 16
     return out
 
 
-def analyse(model: Model, articles: Sequence[Article]) -> list[Analysis]:
-    """NER, canonical parties and candidate pairs for a batch of articles."""
+def find_parties(text: str, candidates: Sequence[tuple[int, int, str]], persons: Sequence[str],
+                 finder) -> list[Party]:
+    """A text's parties from its candidate spans (:func:`analyse_texts`): the recognizer's
+    rules decide the mentions, canonical grouping joins them into parties."""
     from pipeline.stages.ner import decide_mentions
 
+    return group_mentions(decide_mentions(text, candidates, finder.known, finder.stop, persons), finder.known)
+
+
+def analyse(model: Model, articles: Sequence[Article]) -> list[Analysis]:
+    """NER, canonical parties and candidate pairs for a batch of articles."""
     settings = model.settings
     results = []
     texts = [a.text for a in articles]
     for article, (sentences, candidates, persons) in zip(articles, analyse_texts(model.nlp, texts, model.finder)):
-        mentions = decide_mentions(article.text, candidates, model.finder.known, model.finder.stop, persons)
-        parties = group_mentions(mentions, model.finder.known)
+        parties = find_parties(article.text, candidates, persons, model.finder)
         pairs = candidate_pairs(parties, sentences, window=settings.get("window", WINDOW),
                                 max_windows=settings.get("max_windows", MAX_WINDOWS))
         results.append(Analysis(article, sentences, parties, pairs))

@@ -70,7 +70,7 @@ def test_recognized_non_parties_become_negative_windows(nlp):
     labeled = doc(text=text, parties={"Alpha": ["Alpha Corp"], "Beta": ["Beta Inc"]},
                   triples=[GoldTriple("Alpha", "acquires", "Beta", "Alpha Corp agreed to buy Beta Inc")])
     plain = corpus_examples([labeled], nlp)
-    with_negatives = corpus_examples([labeled], nlp, recognizer=nlp)
+    with_negatives = corpus_examples([labeled], nlp, recognizers=[nlp])
     extra = [e for e in with_negatives if "Harwick" in (e.a, e.b)]
     assert extra and all(e.labels == [] for e in extra)
     # the labeled windows are the same with or without the recognizer's non-parties

@@ -65,16 +65,12 @@ def gold_parties(doc: Document) -> list[Party]:
 def recognized_parties(docs: Sequence[Document], nlp) -> list[list[Party]]:
     """The parties extraction finds in each document with the recognizer ``nlp``
     (entities, rules and canonical grouping, as :func:`pipeline.extract.analyse` runs them)."""
-    from pipeline.extract import analyse_texts
-    from pipeline.stages.canonical import group_mentions
-    from pipeline.stages.ner import OrganizationFinder, decide_mentions
+    from pipeline.extract import analyse_texts, find_parties
+    from pipeline.stages.ner import OrganizationFinder
 
     finder = OrganizationFinder(nlp)
-    out = []
-    for doc, (_, candidates, persons) in zip(docs, analyse_texts(nlp, [d.text for d in docs], finder)):
-        mentions = decide_mentions(doc.text, candidates, finder.known, finder.stop, persons)
-        out.append(group_mentions(mentions, finder.known))
-    return out
+    return [find_parties(doc.text, candidates, persons, finder)
+            for doc, (_, candidates, persons) in zip(docs, analyse_texts(nlp, [d.text for d in docs], finder))]
 
 
 def recognized_non_parties(doc: Document, recognized: Sequence[Party]) -> list[Party]:
@@ -153,13 +149,11 @@ def document_sentences(docs: Sequence[Document], nlp) -> list[list[tuple[int, in
 
 def corpus_examples(docs: Sequence[Document], nlp, window: int = WINDOW, max_windows: int = MAX_WINDOWS,
                     other_marker: str | None = None, labeled: bool = True,
-                    recognizer=None) -> list[Example]:
+                    recognizers: Sequence = ()) -> list[Example]:
     """Examples for many documents: labeled, or every candidate window (``labeled`` false).
 
-    With a ``recognizer`` (a spaCy pipeline from :func:`pipeline.stages.ner.load_nlp`, or
-    a list of them), the non-parties they find add negative windows
-    (:func:`recognized_non_parties`)."""
-    recognizers = [] if recognizer is None else list(recognizer) if isinstance(recognizer, (list, tuple)) else [recognizer]
+    With ``recognizers`` (spaCy pipelines from :func:`pipeline.stages.ner.load_nlp`), the
+    non-parties they find add negative windows (:func:`recognized_non_parties`)."""
     found = [recognized_parties(docs, r) for r in recognizers]
     out = []
     for k, (doc, sentences) in enumerate(zip(docs, document_sentences(docs, nlp))):

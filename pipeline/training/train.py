@@ -128,11 +128,11 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         ner_info = train_ner(train_docs, staging / "ner", epochs=ner_epochs, seed=seed)
     elif init is not None and (Path(init) / "ner").exists():
         shutil.copytree(Path(init) / "ner", staging / "ner")
-    recognizers = None
-    if non_party_negatives:  # the base recognizer's misses and the shipped one's, on train
+    recognizers = []
+    if non_party_negatives:  # spaCy's own recognizer's mistakes on train, then this model's
         recognizers = [nlp] + ([load_nlp(staging / "ner")] if (staging / "ner").exists() else [])
     examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows,
-                               other_marker=classifier.other_marker, recognizer=recognizers)
+                               other_marker=classifier.other_marker, recognizers=recognizers)
     if extra_examples:
         examples = list(examples) + list(extra_examples)
     history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
