@@ -286,6 +286,9 @@ def train_cmd(
     non_party_negatives: bool = typer.Option(True, help="Also learn from what the recognizers take for "
                                                         "organizations in train documents but the labels do not "
                                                         "name (products, towns, people): negative windows."),
+    resume: bool = typer.Option(False, help="Continue an interrupted run of the same corpus and settings into the "
+                                            "same OUTPUT from its last checkpoint (kept in .OUTPUT.partial beside "
+                                            "it, saved every 200 steps); without it a partial run is discarded."),
 ) -> None:
     """Train (or fine-tune) the relation classifier; write a model directory.
 
@@ -313,7 +316,7 @@ def train_cmd(
             extra = read_core(core)
         meta = train(corpus, output, init=init, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                      version=version, texts=texts, extra_examples=extra, progress=progress,
-                     mark_others=mark_others, non_party_negatives=non_party_negatives)
+                     mark_others=mark_others, non_party_negatives=non_party_negatives, resume=resume)
     except AlliancesError as e:
         bar.close()
         _fail(e)

@@ -150,3 +150,38 @@ def test_loading_a_broken_directory_fails_clearly(overfit, tmp_path):
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match="format 99"):
         RelationClassifier.load(tmp_path / "r")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def stop_at(step_to_stop):
+    def progress(step, total, loss):
+        if step == step_to_stop:
+            raise Interrupted
+    return progress
+
+
+def test_interrupted_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one(tmp_path):
+    import torch
+
+    from pipeline.training.train_relations import fit
+
+    settings = dict(epochs=3, lr=3e-3, head_lr=3e-3, batch_size=2, seed=4)  # 3 steps an epoch, 9 in all
+    whole = tiny_classifier(seed=2)
+    history = fit(whole, as_examples(), **settings)
+    checkpoint = tmp_path / "checkpoint.pt"
+    first = tiny_classifier(seed=2)
+    with pytest.raises(Interrupted):  # killed at step 5, mid-epoch; last checkpoint at step 4
+        fit(first, as_examples(), checkpoint=checkpoint, checkpoint_every=2, progress=stop_at(5), **settings)
+    assert torch.load(checkpoint, weights_only=False)["step"] == 4
+    resumed = tiny_classifier(seed=9)  # other initial weights: everything comes from the checkpoint
+    steps = []
+    assert fit(resumed, as_examples(), checkpoint=checkpoint, checkpoint_every=2,
+               progress=lambda step, total, loss: steps.append(step), **settings) == pytest.approx(history)
+    assert steps == list(range(5, 10))
+    for (name, a), (_, b) in zip(whole.network.state_dict().items(), resumed.network.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    with pytest.raises(ValueError, match="checkpoint.pt: saved by a run of 9 steps"):
+        fit(tiny_classifier(), as_examples()[:4], checkpoint=checkpoint, **settings)

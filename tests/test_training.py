@@ -71,3 +71,43 @@ def test_retraining_on_users_labels_teaches_a_new_phrasing(tmp_path, shipped_mod
     retrained = load_model(tmp_path / "model")
     after = {(t.head, t.relation, t.tail) for t in extract(probe, model=retrained)}
     assert wanted in after
+
+
+def test_interrupted_training_resumes_where_it_stopped(tmp_path, tiny_model_dir):
+    """``train(resume=True)`` after a run killed at step 7 (last checkpoint: the end of step 6) writes the model the fixture's
+    uninterrupted run wrote (same corpus and settings), without retraining the recognizer."""
+    import torch
+    from safetensors.torch import load_file
+
+    from pipeline.errors import InputError
+    from pipeline.models import read_meta
+    from pipeline.training.train import train
+    from conftest import DATA, TINY_ENCODER, minilm_tokenizer_path
+
+    class Killed(Exception):
+        pass
+
+    def killed_at_step_7(step, total, loss):
+        if step == 7:
+            raise Killed
+
+    out = tmp_path / "tiny"
+    settings = dict(encoder_config=TINY_ENCODER, tokenizer_path=minilm_tokenizer_path(), epochs=30, lr=3e-3,
+                    batch_size=4, version="tiny-test", checkpoint_every=5)
+    with pytest.raises(Killed):
+        train([DATA / "mini_corpus.jsonl"], out, progress=killed_at_step_7, **settings)
+    partial = tmp_path / ".tiny.partial"
+    assert not out.exists() and (partial / "checkpoint.pt").exists() and (partial / "ner_training.json").exists()
+    recognizer = (partial / "ner" / "model").stat().st_mtime_ns
+    with pytest.raises(InputError, match=r"\.tiny\.partial: .*other settings \(seed\)"):
+        train([DATA / "mini_corpus.jsonl"], out, resume=True, seed=14, **settings)
+    steps = []
+    meta = train([DATA / "mini_corpus.jsonl"], out, resume=True, progress=lambda s, t, loss: steps.append(s), **settings)
+    assert steps[0] == 7 and (out / "ner" / "model").stat().st_mtime_ns == recognizer
+    assert meta["training"]["resumed"] is True and not partial.exists()
+    assert not {"checkpoint.pt", "examples.json", "run.json"} & {p.name for p in out.iterdir()}
+    whole = read_meta(tiny_model_dir)
+    assert meta["training"]["loss_per_epoch"] == pytest.approx(whole["training"]["loss_per_epoch"], abs=1e-5)
+    assert meta["thresholds"] == whole["thresholds"]
+    a, b = load_file(out / "relations" / "model.safetensors"), load_file(tiny_model_dir / "relations" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)

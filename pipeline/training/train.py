@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import platform
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from pipeline.errors import InputError, unknown_relation
@@ -69,7 +71,8 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
           encoder_config: dict | None = None, tokenizer_path: str | None = None,
           extra_examples: Sequence | None = None, texts: str | Path | None = None,
           ner_epochs: int | None = None, evaluate_test: bool = True, mark_others: bool = False,
-          non_party_negatives: bool = True, progress: Callable[[int, int, float], None] | None = None) -> dict:
+          non_party_negatives: bool = True, progress: Callable[[int, int, float], None] | None = None,
+          resume: bool = False, checkpoint_every: int = 200) -> dict:
     """Train a model directory at ``output``; returns its ``meta.json`` content.
 
     ``init`` continues from an existing model directory (fine-tuning the shipped model
@@ -85,12 +88,21 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     and spaCy's own recognizer take for organizations on the train split but the labels
     do not name (products, towns, people) gives negative windows, so the classifier
     learns that the recognizer's mistakes relate to nobody.
+
+    The run works in ``.<output name>.partial`` beside ``output`` and renames it to
+    ``output`` at the end. There it keeps what an interrupted run needs: its settings, the
+    fine-tuned recognizer, the classifier's examples and a checkpoint of the classifier's
+    training every ``checkpoint_every`` steps. With ``resume`` a run of the same corpus
+    and settings continues from there (``alliances train --resume``) and ends with the
+    model the uninterrupted run would have written; other settings are refused. Without
+    it an earlier partial run is discarded.
     """
     import torch
 
     from pipeline.models import read_meta
     from pipeline.stages.ner import load_nlp
     from pipeline.stages.relations import RelationClassifier
+    from pipeline.training.examples import Example
     from pipeline.training.train_relations import corpus_examples, fit
 
     started = time.perf_counter()
@@ -116,29 +128,59 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         base = DEFAULT_BASE if base is None and encoder_config is None else base
         classifier = RelationClassifier.create(base, encoder_config=encoder_config,
                                                tokenizer_path=tokenizer_path, seed=seed, mark_others=mark_others)
-    staging = output.with_name(f".{output.name}.partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    ner_info = None
     if ner_epochs is None:
         ner_epochs = 0 if init is not None else 8
-    if ner_epochs > 0:
-        from pipeline.training.train_ner import train_ner
+    settings = {"corpus": corpus_hash(docs), "init": str(init) if init else None, "base": base,
+                "encoder_config": encoder_config, "tokenizer_path": tokenizer_path, "epochs": epochs, "lr": lr,
+                "batch_size": batch_size, "seed": seed, "window": window, "max_windows": max_windows,
+                "ner_epochs": ner_epochs, "mark_others": mark_others, "non_party_negatives": non_party_negatives,
+                "extra_examples": len(extra_examples or [])}
+    staging, resuming = _staging(output, settings, resume)
+    spent_before = json.loads((staging / SECONDS).read_text()) if (staging / SECONDS).exists() else 0.0
 
-        ner_info = train_ner(train_docs, staging / "ner", epochs=ner_epochs, seed=seed)
-    elif init is not None and (Path(init) / "ner").exists():
+    def spent() -> float:
+        return round(spent_before + time.perf_counter() - started, 1)
+
+    def note_time() -> None:
+        (staging / SECONDS).write_text(json.dumps(spent()))
+
+    ner_info = None
+    if ner_epochs > 0:
+        if resuming and (staging / NER_DONE).exists():
+            ner_info = json.loads((staging / NER_DONE).read_text())
+        else:
+            from pipeline.training.train_ner import train_ner
+
+            shutil.rmtree(staging / "ner", ignore_errors=True)
+            ner_info = train_ner(train_docs, staging / "ner", epochs=ner_epochs, seed=seed)
+            (staging / NER_DONE).write_text(json.dumps(ner_info))
+    elif init is not None and (Path(init) / "ner").exists() and not (staging / "ner").exists():
         shutil.copytree(Path(init) / "ner", staging / "ner")
-    recognizers = []
-    if non_party_negatives:  # spaCy's own recognizer's mistakes on train, then this model's
-        recognizers = [nlp] + ([load_nlp(staging / "ner")] if (staging / "ner").exists() else [])
-    examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows,
-                               other_marker=classifier.other_marker, recognizers=recognizers)
+    if resuming and (staging / EXAMPLES).exists():
+        examples = [Example(**{**e, "window": tuple(e["window"])})
+                    for e in json.loads((staging / EXAMPLES).read_text())]
+    else:
+        recognizers = []
+        if non_party_negatives:  # spaCy's own recognizer's mistakes on train, then this model's
+            recognizers = [nlp] + ([load_nlp(staging / "ner")] if (staging / "ner").exists() else [])
+        examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows,
+                                   other_marker=classifier.other_marker, recognizers=recognizers)
+        _write_atomic(staging / EXAMPLES, json.dumps([asdict(e) for e in examples]))
+    note_time()
     if extra_examples:
         examples = list(examples) + list(extra_examples)
-    history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
+
+    def step_done(step: int, total: int, loss: float) -> None:
+        if step % checkpoint_every == 0:
+            note_time()
+        if progress is not None:
+            progress(step, total, loss)
+
+    history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=step_done,
+                  checkpoint=staging / CHECKPOINT, checkpoint_every=checkpoint_every)
     if dev_docs:
         calibrate(classifier, dev_docs, nlp, window, max_windows)
-    hash_ = corpus_hash(docs)
+    hash_ = settings["corpus"]
     version = version or f"alliances-{dt.date.today():%Y.%m.%d}-{hash_[:8]}"
     classifier.save(staging / "relations")
     thresholds, sweep, metrics = tune_thresholds(RelationClassifier.load(staging / "relations"), nlp,
@@ -164,7 +206,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         "training": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
                      "loss_per_epoch": [round(x, 5) for x in history], "init": str(init) if init else None,
                      "temperature": classifier.temperature,
-                     "seconds": round(time.perf_counter() - started, 1), "threads": torch.get_num_threads(),
+                     "seconds": spent(), "resumed": resuming, "threads": torch.get_num_threads(),
                      "machine": platform.machine()},
         "ner_training": ner_info,
         "settings": {"window": window, "max_windows": max_windows, "batch_size": 32},
@@ -175,10 +217,43 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         from pipeline.training.calibration import calibrate_model
 
         meta = calibrate_model(staging, dev_docs)
+    for name in RUN_FILES:
+        (staging / name).unlink(missing_ok=True)
     if output.exists():
         shutil.rmtree(output)
     staging.rename(output)
     return meta
+
+
+#: What an unfinished run keeps in its staging directory (removed when it ends).
+SETTINGS, NER_DONE, EXAMPLES, CHECKPOINT, SECONDS = ("run.json", "ner_training.json", "examples.json",
+                                                     "checkpoint.pt", "seconds.json")
+RUN_FILES = (SETTINGS, NER_DONE, EXAMPLES, CHECKPOINT, SECONDS)
+
+
+def _staging(output: Path, settings: dict, resume: bool) -> tuple[Path, bool]:
+    """The run's working directory and whether it continues an interrupted run."""
+    staging = output.with_name(f".{output.name}.partial")
+    settings = json.loads(json.dumps(settings))
+    saved = staging / SETTINGS
+    if resume and saved.exists():
+        before = json.loads(saved.read_text())
+        changed = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
+        if changed:
+            raise InputError(f"{staging}: the interrupted run there had other settings ({', '.join(changed)}); "
+                             "train without --resume to start over")
+        return staging, True
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    saved.write_text(json.dumps(settings, sort_keys=True))
+    return staging, False
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def tune_thresholds(classifier, nlp, tune_docs: Sequence[Document], dev_docs: Sequence[Document],

@@ -1,8 +1,10 @@
 """Fine-tuning the relation classifier on labeled documents, with ``datasets``."""
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pipeline.records import SYMMETRIC
 from pipeline.stages.pairs import MAX_WINDOWS, WINDOW
@@ -67,10 +69,17 @@ def _collate(dataset, idx: list[int]):
 
 def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int = 4, lr: float = 5e-5,
         head_lr: float = 1e-3, batch_size: int = 16, seed: int = 13, weight_decay: float = 0.01,
-        progress: Callable[[int, int, float], None] | None = None) -> list[float]:
+        progress: Callable[[int, int, float], None] | None = None, checkpoint: str | Path | None = None,
+        checkpoint_every: int = 200) -> list[float]:
     """Train the classifier in place; returns the mean loss of each epoch.
 
     ``progress(step, total_steps, loss)`` is called after every optimizer step.
+
+    With ``checkpoint`` (a file path) the whole training state (weights, optimizer,
+    learning-rate schedule, the batch order's and dropout's random states, losses so far)
+    is saved there every ``checkpoint_every`` steps and at the end of every epoch, and a
+    call that finds the file continues from it: an interrupted run, continued with the
+    same examples and settings, ends with the weights an uninterrupted run would have.
     """
     import torch
 
@@ -93,11 +102,36 @@ def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / max(1, total - warmup)))
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    history, step = [], 0
+    history, step, first_epoch, done_in_epoch, losses = [], 0, 0, 0, []
+    epoch_rng_state = rng.getstate()
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if state["total"] != total or state["examples"] != len(dataset):
+            raise ValueError(f"{checkpoint}: saved by a run of {state['total']} steps over {state['examples']} "
+                             f"examples, not {total} over {len(dataset)}")
+        network.load_state_dict(state["network"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, step, losses = state["history"], state["step"], state["losses"]
+        first_epoch, done_in_epoch, epoch_rng_state = state["epoch"], state["done_in_epoch"], state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+
+    def save(epoch: int, done: int, rng_state) -> None:
+        tmp = checkpoint.with_name(checkpoint.name + ".tmp")
+        torch.save({"network": network.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "history": history, "step": step, "losses": losses,
+                    "epoch": epoch, "done_in_epoch": done, "rng": rng_state, "torch_rng": torch.get_rng_state(),
+                    "total": total, "examples": len(dataset)}, tmp)
+        os.replace(tmp, checkpoint)
+
     network.train()
-    for _ in range(epochs):
-        losses = []
-        for idx in _batches(dataset, batch_size, rng):
+    for epoch in range(first_epoch, epochs):
+        rng.setstate(epoch_rng_state)
+        batches = _batches(dataset, batch_size, rng)
+        for k, idx in enumerate(batches):
+            if k < done_in_epoch:
+                continue  # done before the run was interrupted
             inputs, labels = _collate(dataset, idx)
             loss = loss_fn(network(**inputs), labels)
             optimizer.zero_grad()
@@ -107,9 +141,14 @@ def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int
             scheduler.step()
             step += 1
             losses.append(loss.item())
+            if checkpoint is not None and step % checkpoint_every == 0 and k + 1 < len(batches):
+                save(epoch, k + 1, epoch_rng_state)
             if progress is not None:
                 progress(step, total, losses[-1])
         history.append(sum(losses) / max(1, len(losses)))
+        losses, done_in_epoch, epoch_rng_state = [], 0, rng.getstate()
+        if checkpoint is not None:
+            save(epoch + 1, 0, epoch_rng_state)
     network.eval()
     return history
 
