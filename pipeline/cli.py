@@ -276,7 +276,7 @@ def train_cmd(
     init: Optional[Path] = typer.Option(None, help="Fine-tune from this model directory instead of training fresh."),
     texts: Optional[Path] = typer.Option(None, help="Directory of <doc_id>.txt for gold files without text."),
     core: Optional[Path] = typer.Option(None, help="Also train on CORE (directory holding train.json; CC BY 4.0)."),
-    epochs: int = typer.Option(4, min=1, help="Passes over the training examples."),
+    epochs: int = typer.Option(3, min=1, help="Passes over the training examples."),
     lr: float = typer.Option(5e-5, help="Learning rate of the encoder."),
     batch_size: int = typer.Option(16, min=1),
     seed: int = typer.Option(13, help="Random seed (same data + seed = same model)."),

@@ -66,7 +66,7 @@ def load_documents(paths: Sequence[str | Path], texts: str | Path | None = None)
 
 
 def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path | None = None,
-          base: dict | None = None, epochs: int = 4, lr: float = 5e-5, batch_size: int = 16,
+          base: dict | None = None, epochs: int = 3, lr: float = 5e-5, batch_size: int = 16,
           seed: int = 13, window: int = WINDOW, max_windows: int = MAX_WINDOWS, version: str | None = None,
           encoder_config: dict | None = None, tokenizer_path: str | None = None,
           extra_examples: Sequence | None = None, texts: str | Path | None = None,
@@ -219,6 +219,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         meta = calibrate_model(staging, dev_docs)
     for name in RUN_FILES:
         (staging / name).unlink(missing_ok=True)
+        (staging / f"{name}.tmp").unlink(missing_ok=True)  # a write the killed run did not finish
     if output.exists():
         shutil.rmtree(output)
     staging.rename(output)

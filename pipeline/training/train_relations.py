@@ -67,7 +67,7 @@ def _collate(dataset, idx: list[int]):
              "e2_index": torch.tensor(rows["e2_index"])}, torch.tensor(rows["labels"]))
 
 
-def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int = 4, lr: float = 5e-5,
+def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int = 3, lr: float = 5e-5,
         head_lr: float = 1e-3, batch_size: int = 16, seed: int = 13, weight_decay: float = 0.01,
         progress: Callable[[int, int, float], None] | None = None, checkpoint: str | Path | None = None,
         checkpoint_every: int = 200) -> list[float]:
