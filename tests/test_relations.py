@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import TINY_ENCODER, minilm_tokenizer_path
+from conftest import TINY_ENCODER, Interrupted, minilm_tokenizer_path, stop_at
 from pipeline.errors import ModelError
 from pipeline.stages.relations import (Marked, RelationClassifier, decode_label, inference_dtype, label_of,
                                        mark, native_bfloat16, output_labels)
@@ -150,17 +150,6 @@ def test_loading_a_broken_directory_fails_clearly(overfit, tmp_path):
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match="format 99"):
         RelationClassifier.load(tmp_path / "r")
-
-
-class Interrupted(Exception):
-    pass
-
-
-def stop_at(step_to_stop):
-    def progress(step, total, loss):
-        if step == step_to_stop:
-            raise Interrupted
-    return progress
 
 
 def test_interrupted_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one(tmp_path):

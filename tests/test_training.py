@@ -82,20 +82,13 @@ def test_interrupted_training_resumes_where_it_stopped(tmp_path, tiny_model_dir)
     from pipeline.errors import InputError
     from pipeline.models import read_meta
     from pipeline.training.train import train
-    from conftest import DATA, TINY_ENCODER, minilm_tokenizer_path
-
-    class Killed(Exception):
-        pass
-
-    def killed_at_step_7(step, total, loss):
-        if step == 7:
-            raise Killed
+    from conftest import DATA, TINY_ENCODER, Interrupted, minilm_tokenizer_path, stop_at
 
     out = tmp_path / "tiny"
     settings = dict(encoder_config=TINY_ENCODER, tokenizer_path=minilm_tokenizer_path(), epochs=30, lr=3e-3,
                     batch_size=4, version="tiny-test", checkpoint_every=5)
-    with pytest.raises(Killed):
-        train([DATA / "mini_corpus.jsonl"], out, progress=killed_at_step_7, **settings)
+    with pytest.raises(Interrupted):
+        train([DATA / "mini_corpus.jsonl"], out, progress=stop_at(7), **settings)
     partial = tmp_path / ".tiny.partial"
     assert not out.exists() and (partial / "checkpoint.pt").exists() and (partial / "ner_training.json").exists()
     recognizer = (partial / "ner" / "model").stat().st_mtime_ns

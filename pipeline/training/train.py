@@ -103,7 +103,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     from pipeline.stages.ner import load_nlp
     from pipeline.stages.relations import RelationClassifier
     from pipeline.training.examples import Example
-    from pipeline.training.train_relations import corpus_examples, fit
+    from pipeline.training.train_relations import corpus_examples, fit, partial_file, write_atomic
 
     started = time.perf_counter()
     docs = load_documents(corpus, texts)
@@ -165,7 +165,8 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
             recognizers = [nlp] + ([load_nlp(staging / "ner")] if (staging / "ner").exists() else [])
         examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows,
                                    other_marker=classifier.other_marker, recognizers=recognizers)
-        _write_atomic(staging / EXAMPLES, json.dumps([asdict(e) for e in examples]))
+        text = json.dumps([asdict(e) for e in examples])
+        write_atomic(staging / EXAMPLES, lambda tmp: tmp.write_text(text))
     note_time()
     if extra_examples:
         examples = list(examples) + list(extra_examples)
@@ -219,7 +220,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         meta = calibrate_model(staging, dev_docs)
     for name in RUN_FILES:
         (staging / name).unlink(missing_ok=True)
-        (staging / f"{name}.tmp").unlink(missing_ok=True)  # a write the killed run did not finish
+        partial_file(staging / name).unlink(missing_ok=True)  # a write the killed run did not finish
     if output.exists():
         shutil.rmtree(output)
     staging.rename(output)
@@ -249,12 +250,6 @@ def _staging(output: Path, settings: dict, resume: bool) -> tuple[Path, bool]:
     staging.mkdir(parents=True)
     saved.write_text(json.dumps(settings, sort_keys=True))
     return staging, False
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def tune_thresholds(classifier, nlp, tune_docs: Sequence[Document], dev_docs: Sequence[Document],

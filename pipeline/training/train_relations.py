@@ -67,6 +67,19 @@ def _collate(dataset, idx: list[int]):
              "e2_index": torch.tensor(rows["e2_index"])}, torch.tensor(rows["labels"]))
 
 
+def partial_file(path: Path) -> Path:
+    """Where :func:`write_atomic` writes ``path`` before it is complete."""
+    return path.with_name(path.name + ".tmp")
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` then rename ``tmp`` to ``path``: a run killed mid-write leaves the
+    previous ``path`` intact (and at most :func:`partial_file`)."""
+    tmp = partial_file(path)
+    write(tmp)
+    os.replace(tmp, path)
+
+
 def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int = 3, lr: float = 5e-5,
         head_lr: float = 1e-3, batch_size: int = 16, seed: int = 13, weight_decay: float = 0.01,
         progress: Callable[[int, int, float], None] | None = None, checkpoint: str | Path | None = None,
@@ -118,12 +131,11 @@ def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int
         torch.set_rng_state(state["torch_rng"])
 
     def save(epoch: int, done: int, rng_state) -> None:
-        tmp = checkpoint.with_name(checkpoint.name + ".tmp")
-        torch.save({"network": network.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "history": history, "step": step, "losses": losses,
-                    "epoch": epoch, "done_in_epoch": done, "rng": rng_state, "torch_rng": torch.get_rng_state(),
-                    "total": total, "examples": len(dataset)}, tmp)
-        os.replace(tmp, checkpoint)
+        state = {"network": network.state_dict(), "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "history": history, "step": step, "losses": losses,
+                 "epoch": epoch, "done_in_epoch": done, "rng": rng_state, "torch_rng": torch.get_rng_state(),
+                 "total": total, "examples": len(dataset)}
+        write_atomic(checkpoint, lambda tmp: torch.save(state, tmp))
 
     network.train()
     for epoch in range(first_epoch, epochs):
@@ -176,4 +188,4 @@ def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], n
     return [(doc_id, triple, p) for (doc_id, triple), p in best.items()]
 
 
-__all__ = ["fit", "score_candidates", "to_dataset", "corpus_examples"]
+__all__ = ["fit", "score_candidates", "to_dataset", "corpus_examples", "write_atomic", "partial_file"]
