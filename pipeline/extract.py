@@ -90,7 +90,7 @@ def find_parties(text: str, candidates: Sequence[tuple[int, int, str]], persons:
     rules decide the mentions, canonical grouping joins them into parties."""
     from pipeline.stages.ner import decide_mentions
 
-    return group_mentions(decide_mentions(text, candidates, finder.known, finder.stop, persons), finder.known)
+    return group_mentions(decide_mentions(text, candidates, finder.known, finder.stop, persons), finder.known, text)
 
 
 def analyse(model: Model, articles: Sequence[Article]) -> list[Analysis]:

@@ -108,3 +108,79 @@ def test_every_mention_lands_in_exactly_one_party(surfaces):
     assert sorted(grouped, key=lambda m: m.start) == sorted(set(mentions), key=lambda m: m.start)
     for party in parties:
         assert party.name == plain_name(party.name)
+
+
+def in_text(text: str, *forms: str) -> list[Mention]:
+    """Mentions of every occurrence of each form as a whole name in ``text``, except where
+    it is part of a longer form ("Hallam" in "Hallam Bank")."""
+    import re
+
+    found = [Mention(m.start(), m.end(), form) for form in forms
+             for m in re.finditer(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", text)]
+    return [m for m in found if not any(o.start <= m.start and m.end <= o.end and o != m for o in found)]
+
+
+def text_groups(text: str, *forms: str) -> dict[str, set[str]]:
+    return {p.name: set(p.aliases) for p in group_mentions(in_text(text, *forms), text=text)}
+
+
+def test_a_short_form_written_before_the_longer_name_is_an_organization_of_its_own():
+    text = ("Prixa and Kornmarkt fight store by store. Prixa runs its loyalty app on a platform from "
+            "Loyalo, in which Prixa's venture unit, Prixa Ventures, holds a stake.")
+    result = text_groups(text, "Prixa", "Kornmarkt", "Loyalo", "Prixa Ventures")
+    assert result["Prixa"] == {"Prixa"} and result["Prixa Ventures"] == {"Prixa Ventures"}
+
+
+def test_a_short_form_joins_the_earliest_of_several_longer_names_introduced_before_it():
+    text = ("Hallam Bank has hired Corvane to run its card processing. Hallam said the deal would cut "
+            "costs; its mortgage unit, Hallam Homes, is not part of it.")
+    result = text_groups(text, "Hallam Bank", "Corvane", "Hallam", "Hallam Homes")
+    assert result["Hallam Bank"] == {"Hallam Bank", "Hallam"}
+    assert result["Hallam Homes"] == {"Hallam Homes"}
+
+
+def test_a_headline_short_form_joins_the_name_the_story_then_writes_in_full():
+    text = ("Sendai Motor to license its platform to Turkish startup Karaca, take a 19.9% stake\n"
+            "NAGOYA (Wire) - Sendai Motor Corp. will license its platform to Karaca Mobility. "
+            "Karaca plans to build vans.")
+    result = text_groups(text, "Sendai Motor", "Sendai Motor Corp.", "Karaca", "Karaca Mobility")
+    assert result["Karaca Mobility"] == {"Karaca", "Karaca Mobility"}
+
+
+def test_a_short_form_also_written_with_a_designator_does_not_join_a_unit():
+    text = ("Brightpath Group completed its merger with Harlow Media. Harlow's buying unit now sits in "
+            "Brightpath Media, the group's media division. Brightpath said staff would stay.")
+    result = text_groups(text, "Brightpath Group", "Harlow Media", "Harlow", "Brightpath Media", "Brightpath")
+    assert result["Brightpath"] == {"Brightpath Group", "Brightpath"}
+    assert result["Brightpath Media"] == {"Brightpath Media"}
+    assert result["Harlow Media"] == {"Harlow Media", "Harlow"}
+
+
+def test_a_name_without_its_leading_generic_word_is_the_same_party():
+    text = "Grupo Almaz\u00e1n agreed to buy Delacroix. Almaz\u00e1n said the bridges business fits."
+    assert text_groups(text, "Grupo Almaz\u00e1n", "Delacroix", "Almaz\u00e1n")["Grupo Almaz\u00e1n"] == {
+        "Grupo Almaz\u00e1n", "Almaz\u00e1n"}
+
+
+@pytest.mark.parametrize("text, full, alias", [
+    ("Orbital Commerce Inc. (NASDAQ: ORBC) bought Haulbot. ORBC shares rose.", "Orbital Commerce Inc.", "ORBC"),
+    ("Thalassa Minerals Corp. (TSX-V: THM) signed with Ombu. THM rose.", "Thalassa Minerals Corp.", "THM"),
+    ("Orbis shares (NASDAQ: ORBS) rose after the Pallas deal.", "Orbis", "ORBS"),
+    ("DeepHeat licensed its tools to Kenya Electricity Generating Company (KenGen). KenGen will pay.",
+     "Kenya Electricity Generating Company", "KenGen"),
+    ("Korea Mineral Resources Corporation, better known as KOMIR, bought 9.9% of Tarkan.",
+     "Korea Mineral Resources Corporation", "KOMIR"),
+    ("The deal needs approval from KPPU, the Business Competition Supervisory Commission, by June.",
+     "Business Competition Supervisory Commission", "KPPU"),
+    ("Zambia's Kafue Copper Holdings said on Monday that KCH would sell its cobalt to Ostra.",
+     "Kafue Copper Holdings", "KCH"),
+])
+def test_the_text_defines_an_alias(text, full, alias):
+    names = [p for p in group_mentions(in_text(text, full, alias), text=text) if full in p.aliases]
+    assert len(names) == 1 and alias in names[0].aliases
+
+
+def test_a_list_is_not_an_apposition():
+    text = "The money goes to the University of Edinburgh, the Kerrigan Institute, Aldous and Myrtle Bio."
+    result = text_groups(text, "University of Edinburgh", "Kerrigan Institute", "Aldous", "Myrtle Bio")
+    assert len(result) == 4

@@ -43,6 +43,10 @@ def test_clean_span_splits_lines_and_drops_possessive_and_article():
     # a word that opens the sentence is not part of the name
     ("When Reinholt Motors", ["Reinholt Motors"]),
     ("Broadcaster Arena Sport", ["Arena Sport"]),
+    # nor is a month or weekday before it, unless nothing that looks like a name is left
+    ("January Rhenwald Pharma", ["Rhenwald Pharma"]),
+    ("Tuesday Korvan Semiconductor", ["Korvan Semiconductor"]),
+    ("March Networks", ["March Networks"]),
 ])
 def test_clean_span_cuts_a_list_of_full_names_but_not_one_name(text, expected):
     assert [text[s:e] for s, e in clean_span(text, 0, len(text))] == expected
@@ -213,6 +217,25 @@ def test_real_pipeline_finds_business_organizations(nlp):
 def test_headline_is_its_own_sentence(nlp):
     doc = nlp("Solvang wins battery deal\nSTOCKHOLM - Solvang Cells will supply Ostra Motors.")
     assert [s.text.strip() for s in doc.sents][0] == "Solvang wins battery deal"
+
+
+def test_shipped_pipeline_keeps_a_parent_and_its_units_apart(shipped_model):
+    """Recognition and grouping together: a retailer named before its venture arm, a bank
+    before its mortgage unit, and a ticker defined in parentheses."""
+    from pipeline.extract import analyse
+    from pipeline.records import Article
+
+    text = ("Retailers lean on their suppliers\n"
+            "MUNICH (Wire) - Prixa and Kornmarkt fight store by store across southern Germany. "
+            "Prixa runs its loyalty app on a platform built by Loyalo, a start-up in which the "
+            "retailer's venture unit, Prixa Ventures, holds a minority stake. Separately, Hallam Bank "
+            "said on Tuesday it had hired Corvane Inc. (NASDAQ: CRVN) to process its card payments. "
+            "Hallam's mortgage unit, Hallam Homes, keeps its own processor. CRVN shares rose 4%.")
+    parties = {p.name: set(p.aliases) for p in analyse(shipped_model, [Article("t", text)])[0].parties}
+    assert {"Prixa", "Prixa Ventures", "Hallam Bank", "Hallam Homes"} <= set(parties)
+    assert parties["Prixa"] == {"Prixa"}
+    assert "Hallam" in parties["Hallam Bank"]
+    assert {"Corvane Inc.", "CRVN"} <= parties["Corvane"]
 
 
 @pytest.mark.shared

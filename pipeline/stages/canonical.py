@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 
 from pipeline.records import Mention, Party
@@ -116,21 +116,97 @@ def choose_canonical(counts: Mapping[str, int]) -> str:
 
     Full forms are those that are neither an acronym of nor the first words of another
     form of the party ("Advanced Micro Devices" over "AMD", "Korvan Semiconductor" over
-    "Korvan"); among them the most frequent wins, then the longer, then alphabetical.
+    "Korvan"), nor a short all-capitals form (a ticker such as "CRVN") beside a written-out
+    one; among them the most frequent wins, then the longer, then alphabetical.
     """
     full = [n for n in counts
             if not any(o != n and (starts_name(n, o) or extends(n, o)
                                    or (is_acronym(n) and initials(o) == n.replace("&", "").replace(".", "")))
                        for o in counts)]
-    return min(full or counts, key=lambda n: (-counts[n], -len(n), n))
+    written_out = [n for n in full if not is_acronym(n)]
+    return min(written_out or full or counts, key=lambda n: (-counts[n], -len(n), n))
 
 
-def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None = None) -> list[Party]:
+#: A heading line: short, without the final punctuation of a sentence.
+_HEADING_WORDS = 12
+
+
+def in_heading(text: str, start: int) -> bool:
+    """Whether ``start`` lies on a heading line (a title, subheading or label, not prose)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start:line_end if line_end >= 0 else len(text)].strip()
+    return len(line.split()) <= _HEADING_WORDS and not re.search(r"[.!?;\"\u201d\u2019']$", line)
+
+
+def _title_end(text: str) -> int:
+    """Where a headline on the article's first line ends (0 if the first line is prose)."""
+    end = text.find("\n")
+    if end < 0:
+        return 0
+    return end if not re.search(r"[.!?;:\"\u201d]$", text[:end].strip()) else 0
+
+
+def ends_name(short: str, long: str) -> bool:
+    """True if ``long`` ends with all the words of ``short`` ("Almaz\u00e1n" / "Grupo Almaz\u00e1n",
+    "Commission" / "European Commission")."""
+    s, l = short.casefold().split(), long.casefold().split()
+    return 0 < len(s) < len(l) and l[-len(s):] == s and not is_acronym(short)
+
+
+def surface_initials(surface: str) -> str:
+    """Initials of a name as written, legal suffix included: "Kafue Copper Holdings" -> "KCH",
+    "Bharat Petroleum Corp Ltd" -> "BPCL"."""
+    return initials(_ARTICLE_RE.sub("", _POSSESSIVE_RE.sub("", surface.strip())).replace(",", " "))
+
+
+# "Orbital Commerce Inc. (NASDAQ: ORBC)", "Kenya Electricity Generating Company (KenGen)",
+# "Orbis shares (NASDAQ: ORBS)": a parenthesis right after a name that holds nothing but
+# another name (an exchange prefix aside) defines an alias; so does "X, better known as Y"
+# and an acronym's apposition that is nothing but a name ("KPPU, the Business Competition
+# Supervisory Commission, ...").
+_DEFINED_ALIAS_RES = (
+    re.compile(r"(?:,?\s+(?:" + "|".join(re.escape(s) for s in LEGAL_SUFFIXES) + r")\.?)*"
+               r"(?:\s+(?:shares|stock))?(?:\s*\([^()]{1,40}\))?\s*\(\s*(?:[A-Za-z][\w .-]{0,20}:\s*)?"
+               r"[\"\u201c]?(?P<alias>[^()\"\u201c\u201d:]{1,40}?)[\"\u201d]?\s*\)", re.IGNORECASE),
+    re.compile(r",\s+(?:(?:also|better|formerly|previously)\s+)?known\s+as\s+(?P<alias>\S)"),
+    re.compile(r",\s+the\s+(?P<alias>\S)"),
+)
+
+
+def defined_aliases(text: str, mentions: Sequence[Mention]) -> Iterator[tuple[Mention, Mention]]:
+    """Pairs of mentions the text defines as one organization (see ``_DEFINED_ALIAS_RES``)."""
+    at = {m.start: m for m in mentions}
+    for mention in mentions:
+        for pattern in _DEFINED_ALIAS_RES:
+            found = pattern.match(text, mention.end)
+            other = at.get(found.start("alias")) if found else None
+            if other is None:
+                continue
+            if pattern is _DEFINED_ALIAS_RES[2] and not (
+                    re.match(r"\s*[,;.)]", text[other.end:other.end + 2])
+                    and (is_acronym(plain_name(mention.text)) or is_acronym(plain_name(other.text)))):
+                continue  # a list ("Edinburgh University, the Kerrigan Institute, ...") or a description
+            yield mention, other
+
+
+def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None = None,
+                   text: str | None = None) -> list[Party]:
     """Group mentions into parties, each with one canonical name.
 
     ``known`` maps a :func:`name_key` to an identity shared by true aliases (from the
-    organization list); it may be ``None``. The result does not depend on the order of
+    organization list); it may be ``None``. ``text``, the article, lets the rules see
+    parenthesized aliases ("Kenya Electricity Generating Company (KenGen)") and which
+    mentions stand in headings. The result does not depend on the order of
     ``mentions``; parties come in order of first mention.
+
+    A short form ("Korvan", "Almaz\u00e1n") is taken for the longer name it abbreviates
+    ("Korvan Semiconductor", "Grupo Almaz\u00e1n") only when the article has introduced that
+    name before it (headings aside): news names an organization in full first, so a short
+    form written earlier is an organization of its own ("Prixa" before "Prixa Ventures").
+    Of several such names the earliest wins (the parent introduced before its units);
+    a short form the article also writes with a designator or legal suffix ("Brightpath
+    Group") is an organization of its own too.
     """
     mentions = sorted(set(mentions), key=lambda m: (m.start, m.end, m.text))
     by_key: dict[str, list[Mention]] = defaultdict(list)
@@ -153,21 +229,52 @@ def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None 
         parent[rb] = ra
 
     names = {k: plain_name(by_key[k][0].text) for k in keys}
+    spelled = {k: {surface_initials(m.text) for m in by_key[k]} - {""} for k in keys}
+
+    def acronym_of(a: str, b: str) -> bool:
+        letters = names[a].replace("&", "").replace(".", "")
+        return is_acronym(names[a]) and letters in spelled[b]
+
     for i, a in enumerate(keys):
         for b in keys[i + 1:]:
-            if find(a) != find(b) and same_party(names[a], names[b], known):
+            if find(a) != find(b) and (same_party(names[a], names[b], known)
+                                       or acronym_of(a, b) or acronym_of(b, a)):
                 union(a, b)
-    # A short form ("Korvan") joins the one longer party it starts ("Korvan Semiconductor")
-    # unless it is a known organization of its own or several parties start with it.
-    # Longer names first, so "Siam Orchid" has joined "Siam Orchid Hospitality" before
-    # "Siam" looks for the parties it starts.
+    if text is not None:
+        for mention, other in defined_aliases(text, mentions):
+            if name_key(mention.text) and name_key(other.text):
+                union(name_key(mention.text), name_key(other.text))
+    title_end = _title_end(text) if text is not None else 0
+    body = {k: [m.start for m in by_key[k]
+                if text is None or not (m.start < title_end or in_heading(text, m.start))] for k in keys}
+
+    def first(root: str, in_body: bool = True) -> float:
+        """Where the party of ``root`` is first named (in the body: never if only in headings)."""
+        starts = [s for k in keys if find(k) == root for s in (body[k] if in_body else [m.start for m in by_key[k]])]
+        return min(starts) if starts else float("inf")
+
+    def written_longer(a: str) -> bool:
+        """Whether the document also writes ``a`` with designators or a legal suffix."""
+        words = len(_words(names[a]))
+        return (any(extends(names[a], names[k]) for k in keys if find(k) == find(a))
+                or any(len(_words(_ARTICLE_RE.sub("", _POSSESSIVE_RE.sub("", m.text)))) > words
+                       for m in by_key[a]))
+
+    # A short form joins the longer party it abbreviates unless it is a known
+    # organization of its own. Longer names first, so "Siam Orchid" has joined
+    # "Siam Orchid Hospitality" before "Siam" looks for the parties it starts.
     for a in sorted(keys, key=lambda k: (-len(names[k]), k)):
         if known and a in known and not any(known.get(b) == known[a] for b in keys if b != a):
             continue
-        longer = {find(b) for b in keys if b != a and starts_name(names[a], names[b])}
+        longer = {find(b) for b in keys if b != a
+                  and (starts_name(names[a], names[b]) or ends_name(names[a], names[b]))}
         longer.discard(find(a))
-        if len(longer) == 1:
-            union(a, longer.pop())
+        if not longer or written_longer(a):
+            continue
+        own = first(find(a))
+        earlier = sorted((first(r, False), r) for r in longer if first(r, False) < own)
+        if earlier:
+            union(a, earlier[0][1])
     groups: dict[str, list[Mention]] = defaultdict(list)
     for k in keys:
         groups[find(k)].extend(by_key[k])

@@ -42,7 +42,7 @@ import numpy as np
 
 from pipeline.errors import ModelError
 from pipeline.records import Mention
-from pipeline.stages.canonical import LEGAL_SUFFIXES, name_key
+from pipeline.stages.canonical import LEGAL_SUFFIXES, in_heading, name_key
 
 CANDIDATE_LABELS = frozenset({"ORG", "PERSON", "GPE", "PRODUCT", "NORP", "FAC", "WORK_OF_ART", "LOC", "EVENT"})
 # Words that, as the last word of a capitalized name, make it an organization's name.
@@ -348,11 +348,13 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
         lead = _LEAD_ARTICLE.match(seg)
         if lead:
             s += lead.end()
-        # "Broadcaster Arena Sport renewed", "When Reinholt Motors and ..." (but "As AI Spreads"
-        # stays whole: a headline fragment, dropped later).
+        # "Broadcaster Arena Sport renewed", "When Reinholt Motors and ...", "In January
+        # Rhenwald Pharma signed" (but "As AI Spreads" stays whole: a headline fragment,
+        # dropped later; "March Networks" too: no name is left after the month).
         while (lead := _LEAD_WORD.match(text, s, e)) and (
                 lead.group(1).casefold() in _DESCRIPTOR_LEAD
-                or lead.group(1).casefold() in _NOT_NAME_START and _looks_like_org_name(text[lead.end():e])):
+                or lead.group(1).casefold() in _NOT_NAME_START | _DATE_WORDS
+                and _looks_like_org_name(text[lead.end():e])):
             s = lead.end()
         while s < e and not (text[s].isalnum()):
             s += 1
@@ -384,6 +386,13 @@ _NOT_NAME_START = frozenset({
     "as", "if", "when", "while", "in", "on", "at", "for", "with", "by", "from", "perhaps", "meanwhile",
     "however", "why", "how", "what", "key", "breaking", "inside", "after", "before", "despite",
     "under", "over", "into", "amid", "this", "that", "these", "those", "our", "its", "their",
+})
+
+
+#: Months and weekdays: "In January Rhenwald Pharma signed" names Rhenwald Pharma.
+_DATE_WORDS = frozenset({
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 })
 
 
@@ -468,18 +477,6 @@ def _has_cue(text: str, start: int, end: int) -> bool:
     if before and before[-1].casefold().strip(",") in ORG_CUES_BEFORE:
         return True
     return bool(ORG_CUES_AFTER.match(text[end:end + 40]))
-
-
-#: A heading line: short, without the final punctuation of a sentence.
-_HEADING_WORDS = 12
-
-
-def in_heading(text: str, start: int) -> bool:
-    """Whether ``start`` lies on a heading line (a title, subheading or label, not prose)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    line = text[line_start:line_end if line_end >= 0 else len(text)].strip()
-    return len(line.split()) <= _HEADING_WORDS and not re.search(r"[.!?;\"\u201d\u2019']$", line)
 
 
 #: Hyphenated words after a name that still name its organization ("Sony-owned Crunchyroll").
