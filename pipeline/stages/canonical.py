@@ -272,7 +272,7 @@ def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None 
         if not longer or written_longer(a):
             continue
         own = first(find(a))
-        earlier = sorted((first(r, False), r) for r in longer if first(r, False) < own)
+        earlier = sorted((at, r) for r in longer if (at := first(r, False)) < own)
         if earlier:
             union(a, earlier[0][1])
     groups: dict[str, list[Mention]] = defaultdict(list)
