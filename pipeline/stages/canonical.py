@@ -76,10 +76,19 @@ def initials(name: str) -> str:
     return "".join(w[0] for w in words if w[0].isalnum()).upper() if len(words) > 1 else ""
 
 
+def _letters(name: str) -> str:
+    return name.replace("&", "").replace(".", "")
+
+
 def is_acronym(name: str) -> bool:
     """A short all-capitals name such as "AMD" or "TSMC"."""
-    letters = name.replace("&", "").replace(".", "")
+    letters = _letters(name)
     return 2 <= len(letters) <= 6 and letters.isalnum() and letters.isupper()
+
+
+def abbreviates(acronym: str, spelled: str) -> bool:
+    """Whether ``acronym`` is an acronym made of the initials ``spelled`` ("AMD", "AMD")."""
+    return is_acronym(acronym) and _letters(acronym) == spelled
 
 
 def extends(short: str, long: str) -> bool:
@@ -104,11 +113,7 @@ def same_party(a: str, b: str, known: Mapping[str, str] | None = None) -> bool:
     if known and known.get(ka) is not None and known.get(ka) == known.get(kb):
         return True
     pa, pb = plain_name(a), plain_name(b)
-    if is_acronym(pa) and initials(pb) == pa.replace("&", "").replace(".", ""):
-        return True
-    if is_acronym(pb) and initials(pa) == pb.replace("&", "").replace(".", ""):
-        return True
-    return extends(pa, pb) or extends(pb, pa)
+    return abbreviates(pa, initials(pb)) or abbreviates(pb, initials(pa)) or extends(pa, pb) or extends(pb, pa)
 
 
 def choose_canonical(counts: Mapping[str, int]) -> str:
@@ -121,7 +126,7 @@ def choose_canonical(counts: Mapping[str, int]) -> str:
     """
     full = [n for n in counts
             if not any(o != n and (starts_name(n, o) or extends(n, o)
-                                   or (is_acronym(n) and initials(o) == n.replace("&", "").replace(".", "")))
+                                   or abbreviates(n, initials(o)))
                        for o in counts)]
     written_out = [n for n in full if not is_acronym(n)]
     return min(written_out or full or counts, key=lambda n: (-counts[n], -len(n), n))
@@ -154,10 +159,15 @@ def ends_name(short: str, long: str) -> bool:
     return 0 < len(s) < len(l) and l[-len(s):] == s and not is_acronym(short)
 
 
+def as_written(surface: str) -> str:
+    """A surface form without possessive or leading article, legal suffix kept."""
+    return _ARTICLE_RE.sub("", _POSSESSIVE_RE.sub("", surface.strip()))
+
+
 def surface_initials(surface: str) -> str:
     """Initials of a name as written, legal suffix included: "Kafue Copper Holdings" -> "KCH",
     "Bharat Petroleum Corp Ltd" -> "BPCL"."""
-    return initials(_ARTICLE_RE.sub("", _POSSESSIVE_RE.sub("", surface.strip())).replace(",", " "))
+    return initials(as_written(surface).replace(",", " "))
 
 
 # "Orbital Commerce Inc. (NASDAQ: ORBC)", "Kenya Electricity Generating Company (KenGen)",
@@ -232,8 +242,7 @@ def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None 
     spelled = {k: {surface_initials(m.text) for m in by_key[k]} - {""} for k in keys}
 
     def acronym_of(a: str, b: str) -> bool:
-        letters = names[a].replace("&", "").replace(".", "")
-        return is_acronym(names[a]) and letters in spelled[b]
+        return any(abbreviates(names[a], form) for form in spelled[b])
 
     for i, a in enumerate(keys):
         for b in keys[i + 1:]:
@@ -257,7 +266,7 @@ def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None 
         """Whether the document also writes ``a`` with designators or a legal suffix."""
         words = len(_words(names[a]))
         return (any(extends(names[a], names[k]) for k in keys if find(k) == find(a))
-                or any(len(_words(_ARTICLE_RE.sub("", _POSSESSIVE_RE.sub("", m.text)))) > words
+                or any(len(_words(as_written(m.text))) > words
                        for m in by_key[a]))
 
     # A short form joins the longer party it abbreviates unless it is a known
