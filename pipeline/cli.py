@@ -377,6 +377,11 @@ def info_cmd(model: Optional[Path] = ModelOption) -> None:
     if meta.get("document_gate"):
         typer.echo(f"doc gate   {meta['document_gate']['value']} (a document's triples are written only when "
                    f"its most confident one reaches this; {meta['document_gate']['rule']})")
+        sweep = meta["document_gate"].get("sweep", {})
+        if all("micro_f1" in entry for entry in sweep.values()):
+            typer.echo("gate sweep " + ", ".join(
+                f"{gate}: F1 {entry['micro_f1']:.4f} (-{entry['right_dropped']} right, -{entry['wrong_dropped']} wrong)"
+                for gate, entry in sweep.items() if entry["documents_silenced"]) + " on dev; lower gates drop nothing")
     typer.echo(f"base       {json.dumps(meta.get('base_models', {}))}")
     typer.echo(f"precision  classifier runs in {precision} on this machine "
                f"(${PRECISION_ENV}=auto|float32|bfloat16)")

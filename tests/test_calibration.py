@@ -34,7 +34,7 @@ def test_calibrated_confidences_are_monotonic_and_in_range():
     assert cal["points"] == 4000 and cal["method"] == "platt"
 
 
-def test_document_gate_is_the_highest_that_drops_no_right_output():
+def test_document_gate_is_the_one_of_the_best_dev_f1():
     thresholds = {"supplies": 0.2, "competes_with": 0.2}
     candidates = [
         ("a", "supplies", 0.9, True), ("a", "competes_with", 0.3, False),   # best 0.9
@@ -42,12 +42,27 @@ def test_document_gate_is_the_highest_that_drops_no_right_output():
         ("c", "supplies", 0.42, True), ("c", "competes_with", 0.25, False),  # best 0.42, right
         ("d", "supplies", 0.1, True),                                        # below threshold: not output
     ]
-    gate = choose_document_gate(candidates, thresholds)
-    assert gate["value"] == 0.4
-    assert gate["sweep"]["0.4"] == {"documents_silenced": 1, "right_dropped": 0, "wrong_dropped": 1}
+    # 4 gold triples; kept: 2 right, 3 wrong. F1 = 4/9 up to 0.3, 4/8 from 0.35 (b goes),
+    # 2/6 from 0.45 (c goes too, one right for one wrong).
+    gate = choose_document_gate(candidates, thresholds, gold=4)
+    assert gate["value"] == 0.35
+    assert gate["sweep"]["0.35"] == {"documents_silenced": 1, "right_dropped": 0, "wrong_dropped": 1,
+                                     "micro_f1": 0.5}
     assert gate["sweep"]["0.45"]["right_dropped"] == 1
-    # no right output anywhere: the top of the grid
-    assert choose_document_gate([("b", "supplies", 0.3, False)], thresholds)["value"] == 0.5
+    assert gate["sweep"]["0.45"]["micro_f1"] < gate["sweep"]["0.4"]["micro_f1"]
+
+
+def test_document_gate_may_drop_a_right_output_for_many_wrong_ones():
+    thresholds = {"supplies": 0.2}
+    candidates = [("e", "supplies", 0.32, True), ("i", "supplies", 0.8, True)]
+    candidates += [(doc, "supplies", q, False) for doc, q in [("f", 0.31), ("g", 0.33), ("h", 0.34), ("j", 0.345)]]
+    gate = choose_document_gate(candidates, thresholds, gold=3)
+    # up to 0.3: 2 right, 4 wrong, F1 4/9; at 0.35: 1 right, 0 wrong, F1 2/4
+    assert gate["value"] == 0.35
+    assert gate["sweep"]["0.35"]["right_dropped"] == 1 and gate["sweep"]["0.35"]["wrong_dropped"] == 4
+    # no right output anywhere: the lowest gate that silences every wrong one
+    assert choose_document_gate([("b", "supplies", 0.3, False)], thresholds)["value"] == 0.35
+    assert choose_document_gate([], thresholds)["value"] == 0.0
 
 
 def test_the_gate_silences_a_document_whose_best_triple_is_weak(shipped_model):

@@ -108,15 +108,20 @@ def test_examples_score_well_against_their_gold(shipped_model):
     assert result["pairs"]["f1"] >= 0.5, json.dumps(result)
 
 
-def test_the_weaker_direction_of_a_supply_read_both_ways_is_dropped():
-    from pipeline.extract import MUTUAL_SUPPLY, Analysis, pair_triples
+def one_pair(text, first, second):
+    """The analysis of a one-sentence ``text`` naming two parties once each."""
+    from pipeline.extract import Analysis
     from pipeline.records import Mention, Pair, Party
 
-    text = "Norrland Cells will supply Ostra Motors with battery packs."
-    a = Party("Norrland Cells", (Mention(0, 14, "Norrland Cells"),))
-    b = Party("Ostra Motors", (Mention(27, 39, "Ostra Motors"),))
+    a, b = (Party(name, (Mention(text.index(name), text.index(name) + len(name), name),)) for name in (first, second))
     pair = Pair(a, b, a.mentions[0], b.mentions[0], 0, len(text))
-    analysis = Analysis(Article("d", text), [(0, len(text))], [a, b], [pair])
+    return Analysis(Article("d", text), [(0, len(text))], [a, b], [pair])
+
+
+def test_the_weaker_direction_of_a_supply_read_both_ways_is_dropped():
+    from pipeline.extract import MUTUAL_SUPPLY, pair_triples
+
+    analysis = one_pair("Norrland Cells will supply Ostra Motors with battery packs.", "Norrland Cells", "Ostra Motors")
 
     def heads(probs):
         triples = pair_triples(analysis, [probs], ["supplies>", "supplies<"], {"supplies": 0.2}, "v")
@@ -126,3 +131,49 @@ def test_the_weaker_direction_of_a_supply_read_both_ways_is_dropped():
     assert heads([0.3, 0.9]) == ["Ostra Motors"]
     # Both directions stay when the weaker one is itself confident (mutual supply).
     assert heads([0.9, MUTUAL_SUPPLY]) == ["Norrland Cells", "Ostra Motors"]
+
+
+def test_a_stake_read_as_both_owns_and_invests_in_keeps_the_likelier():
+    from pipeline.extract import pair_triples
+
+    analysis = one_pair("Halden Group holds 50% of Vesper Freight, its venture with Ostra Motors.",
+                        "Halden Group", "Vesper Freight")
+    labels = ["owns>", "owns<", "invests_in>", "invests_in<", "supplies>", "supplies<"]
+
+    def read(probs):
+        triples = pair_triples(analysis, [probs], labels, dict.fromkeys(("owns", "invests_in", "supplies"), 0.2), "v")
+        return sorted((t.head, t.relation, t.tail) for t in triples)
+
+    assert read([0.7, 0.0, 0.6, 0.0, 0.0, 0.0]) == [("Halden Group", "owns", "Vesper Freight")]
+    assert read([0.6, 0.0, 0.7, 0.0, 0.0, 0.0]) == [("Halden Group", "invests_in", "Vesper Freight")]
+    # other relations of the pair are untouched
+    assert read([0.6, 0.0, 0.7, 0.0, 0.5, 0.0]) == [("Halden Group", "invests_in", "Vesper Freight"),
+                                                  ("Halden Group", "supplies", "Vesper Freight")]
+    # opposite directions are not one stake read twice: X owns Y and Y invests in X both stay
+    # when each is the likelier direction of its own relation
+    assert read([0.7, 0.0, 0.0, 0.6, 0.0, 0.0]) == [("Halden Group", "owns", "Vesper Freight"),
+                                                  ("Vesper Freight", "invests_in", "Halden Group")]
+
+
+def test_hard_wrapped_text_reads_like_the_same_text_unwrapped(shipped_model):
+    import textwrap
+
+    first = ("Halvorsen Biologics said on Tuesday it had agreed to license its antibody platform to Kestrel "
+             "Pharmaceuticals for up to $400 million, in a deal that gives the U.S. drugmaker rights to develop "
+             "three cancer drugs. Kestrel Pharmaceuticals will pay $40 million upfront, the companies said.")
+    second = ("Separately, Nordvik Energy agreed to buy turbines from Aldmere Wind Systems for its offshore farm, "
+              "and Aldmere Wind Systems will also maintain them for ten years.")
+    head = "Halvorsen licenses antibodies to Kestrel\n\n"
+    flat = head + first + "\n\n" + second
+    wrapped = head + textwrap.fill(first, 70) + "\n\n" + textwrap.fill(second, 70)
+
+    def read(text):
+        return sorted((t.head, t.relation, t.tail) for t in extract(text, model=shipped_model))
+
+    assert ("Halvorsen Biologics", "licenses_to", "Kestrel Pharmaceuticals") in read(flat)
+    assert read(wrapped) == read(flat)
+    # evidence and spans are the article as written, line breaks and all
+    for t in extract(wrapped, model=shipped_model):
+        assert t.evidence in wrapped
+        for start, end in (t.head_span, t.tail_span):
+            assert " ".join(wrapped[start:end].split()) in flat  # a name, even one broken over two lines

@@ -128,3 +128,30 @@ def test_detect_format_from_name(tmp_path, name, fmt):
 
     assert fmt in FORMATS
     assert detect_format(tmp_path / name) == fmt
+
+
+def test_unwrap_lines_joins_a_wrapped_paragraph_and_keeps_offsets():
+    import textwrap
+
+    from pipeline.stages.ingest import unwrap_lines
+
+    body = ("Halvorsen Biologics said on Tuesday it had agreed to license its antibody platform to Kestrel "
+            "Pharmaceuticals for up to $400 million, in a deal that gives the U.S. drugmaker rights to three drugs. "
+            "Kestrel Pharmaceuticals will pay $40 million upfront, the companies said.")
+    text = "Halvorsen licenses antibodies to Kestrel\n" + textwrap.fill(body, 72) + "\n\nReporting by A. Writer"
+    flat = unwrap_lines(text)
+    assert len(flat) == len(text)
+    # the headline, the paragraph break and the byline stay; the paragraph is one line
+    assert flat.split("\n") == ["Halvorsen licenses antibodies to Kestrel", body, "", "Reporting by A. Writer"]
+
+
+@pytest.mark.parametrize("text", [
+    "Headline\nA first paragraph of ordinary length.\nA second one.",  # not wrapped: short lines
+    "Top movers\n- Acme Robotics rose 5% after results for the quarter\n- Beta Systems fell 3% on a profit "
+    "warning for 2025\n- Gamma Holdings rose 2% in quiet trade on the exchange",  # a list
+    "Headline\n" + "A paragraph written as one long line, as news sites and the corpus do. " * 4 + "\nNext one.",
+])
+def test_unwrap_lines_leaves_unwrapped_text_alone(text):
+    from pipeline.stages.ingest import unwrap_lines
+
+    assert unwrap_lines(text) == text

@@ -238,6 +238,20 @@ def test_shipped_pipeline_keeps_a_parent_and_its_units_apart(shipped_model):
     assert {"Corvane Inc.", "CRVN"} <= parties["Corvane"]
 
 
+def test_a_wire_release_dateline_does_not_swallow_the_first_name(shipped_model):
+    """"CITY--(WIRE)--Name" is the house style of press-release wires: the double hyphens are
+    dashes, so the first mention is found whole and the later short form joins it."""
+    from pipeline.extract import analyse
+    from pipeline.records import Article
+
+    text = ("COLUMBUS, Ohio--(BUSINESS WIRE)--Hawthorn Mutual Insurance Company today announced a "
+            "licence for Drivemetric's driving-risk models. Hawthorn will run the models on its own servers.")
+    parties = {p.name: [(m.text, m.start) for m in p.mentions] for p in analyse(shipped_model, [Article("w", text)])[0].parties}
+    assert parties["Hawthorn Mutual Insurance"] == [("Hawthorn Mutual Insurance Company", text.index("Hawthorn")),
+                                                    ("Hawthorn", text.index("Hawthorn will"))]
+    assert not any("WIRE" in name or "-" in name for name in parties)
+
+
 @pytest.mark.shared
 def test_seed_parties_are_found(shared, shipped_model):
     """Every party of the seeds' gold triples is recognized in its article (issue 2)."""
@@ -252,3 +266,16 @@ def test_seed_parties_are_found(shared, shipped_model):
         found = {name_key(alias) for p in analysis.parties for alias in (p.name, *p.aliases)}
         needed = {name_key(t[k]) for t in gold["triples"] for k in ("head", "tail")}
         assert needed <= found, (gold["doc_id"], needed - found)
+
+
+def test_a_nationality_is_not_an_organization_even_after_a_cue():
+    text = "Alpenmolk's rival, Dutch dairy group Zuivel Noord, lost the contract."
+    cands = [span(text, "Alpenmolk", "ORG"), span(text, "Dutch", "NORP"), span(text, "Zuivel Noord", "ORG")]
+    assert forms(text, cands) == ["Alpenmolk", "Zuivel Noord"]
+
+
+def test_a_nationality_does_not_begin_a_name_shape():
+    text = "German AI startup Seraphine AI is in talks with Korean Air about a pilot."
+    cands = [span(text, "German", "NORP"), span(text, "German AI", "PATTERN"), span(text, "Seraphine AI", "PATTERN"),
+             span(text, "Korean Air", "ORG"), span(text, "Korean Air", "PATTERN")]
+    assert forms(text, cands) == ["Seraphine AI", "Korean Air"]

@@ -149,6 +149,40 @@ def cap_text(text: str, limit: int) -> str:
     return text[:cut + 1] if cut > limit // 2 else window
 
 
+#: A line that starts a list item, never the continuation of a wrapped line.
+_LIST_ITEM_START = re.compile(r"\s*(?:[-*\u2022\u00b7\u2013\u2014]|\d{1,2}[.)])\s")
+
+
+def unwrap_lines(text: str, max_width: int = 100) -> str:
+    """``text`` with the line breaks of hard-wrapped paragraphs turned into spaces.
+
+    Plain-text dumps and e-mail newsletters wrap paragraphs at a fixed width (60-80
+    columns); read as they are, every line would be a sentence and a heading, and names
+    broken over two lines ("Aldmere Wind\nSystems") would be lost. A text counts as wrapped
+    when its longest line is 40 to ``max_width`` characters and at least three lines come
+    within 15 characters of that width. A break is then a wrap when the next line's first
+    word would not have fitted on the line; a heading before its body, a list item and a
+    paragraph break stay. The result has the same length as ``text``, so offsets into one
+    are offsets into the other.
+    """
+    if text.count("\n") < 2:
+        return text
+    lines = text.split("\n")
+    lengths = [len(line.rstrip()) for line in lines]
+    width = max(lengths)
+    if not 40 <= width <= max_width or sum(n >= width - 15 for n in lengths) < 3:
+        return text
+    out, pos = list(text), 0
+    for line, length, following in zip(lines, lengths, lines[1:]):
+        pos += len(line)  # the line break after ``line``
+        words = following.split()
+        if (length and words and not _LIST_ITEM_START.match(following)
+                and length + 1 + len(words[0]) > width):
+            out[pos] = " "
+        pos += 1
+    return "".join(out)
+
+
 def _cap_message(where: str, size: str, limit: int) -> str:
     return (f"{where}: article of {size} capped at its first {limit:,} characters "
             "(--max-chars raises the cap, 0 removes it)")
