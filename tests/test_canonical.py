@@ -24,6 +24,9 @@ from pipeline.stages.ner import known_organizations
     ("Reuters'", "Reuters"),
     ("U.S.", "U.S."),
     ("Inc.", "Inc"),
+    # invisible characters scraped pages leave inside words: zero-width space, soft hyphen
+    ("Halvorsen Bio\u200blogics", "Halvorsen Biologics"),
+    ("Kestrel Pharma\u00adceuticals\ufeff", "Kestrel Pharmaceuticals"),
 ])
 def test_plain_name(surface, plain):
     assert plain_name(surface) == plain

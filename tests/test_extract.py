@@ -177,3 +177,15 @@ def test_hard_wrapped_text_reads_like_the_same_text_unwrapped(shipped_model):
         assert t.evidence in wrapped
         for start, end in (t.head_span, t.tail_span):
             assert " ".join(wrapped[start:end].split()) in flat  # a name, even one broken over two lines
+
+
+def test_character_references_are_read_decoded_and_spans_point_at_the_text_as_written(shipped_model):
+    text = ("Halvorsen Biologics said on Tuesday it had agreed to license its antibody platform to "
+            "Kestrel &amp; Lowe Pharmaceuticals. Kestrel &amp; Lowe Pharmaceuticals will pay $40 million "
+            "upfront, the companies&#39; statement said.")
+    triples = extract(text, model=shipped_model)
+    assert ("Halvorsen Biologics", "licenses_to", "Kestrel & Lowe Pharmaceuticals") in [
+        (t.head, t.relation, t.tail) for t in triples]
+    for t in triples:
+        assert t.evidence in text
+        assert text[t.tail_span[0]:t.tail_span[1]] in ("Kestrel &amp; Lowe Pharmaceuticals", "Halvorsen Biologics")

@@ -155,3 +155,16 @@ def test_unwrap_lines_leaves_unwrapped_text_alone(text):
     from pipeline.stages.ingest import unwrap_lines
 
     assert unwrap_lines(text) == text
+
+
+def test_decode_char_refs_maps_every_character_back():
+    from pipeline.stages.ingest import decode_char_refs
+
+    text = "AT&amp;T and O&#39;Brien &amp; Sons, R&D &foo; done"
+    decoded, origin = decode_char_refs(text)
+    assert decoded == "AT&T and O'Brien & Sons, R&D &foo; done"
+    assert len(origin) == len(decoded)
+    start = decoded.index("O'Brien & Sons")
+    end = start + len("O'Brien & Sons")
+    assert text[origin[start][0]:origin[end - 1][1]] == "O&#39;Brien &amp; Sons"
+    assert decode_char_refs("R&D and S&P 500") == ("R&D and S&P 500", None)

@@ -38,6 +38,9 @@ _SUFFIX_RE = re.compile(
 _POSSESSIVE_RE = re.compile(r"['\u2019]s?$")
 _ARTICLE_RE = re.compile(r"^the\s+", re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")
+#: Invisible format characters scraped text carries inside words (soft hyphen, zero-width
+#: space and joiners, word joiner, byte-order mark, direction marks): not part of a name.
+_INVISIBLE_RE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
 
 
 @lru_cache(maxsize=65536)
@@ -47,7 +50,7 @@ def plain_name(surface: str) -> str:
     Idempotent: ``plain_name(plain_name(x)) == plain_name(x)``. Never returns an empty
     string for a non-empty input: a name that is nothing but a suffix stays as it is.
     """
-    name = _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", surface)).strip(" \t\n,;:\"()")
+    name = _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", _INVISIBLE_RE.sub("", surface))).strip(" \t\n,;:\"()")
     previous = None
     while previous != name:
         previous = name

@@ -42,6 +42,7 @@ import codecs
 import csv
 import datetime as dt
 import gzip
+import html
 import io
 import json
 import os
@@ -147,6 +148,38 @@ def cap_text(text: str, limit: int) -> str:
     window = text[:limit]
     cut = max(window.rfind("\n"), window.rfind(". "), window.rfind(" "))
     return text[:cut + 1] if cut > limit // 2 else window
+
+
+#: An HTML character reference: "&amp;", "&#39;", "&#x2019;", "&nbsp;".
+_CHAR_REF = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def decode_char_refs(text: str):
+    """``(decoded, origin)``: ``text`` with HTML character references decoded, as scraped
+    feeds leave them in plain text ("AT&amp;T", "Johnson &amp; Johnson", "O&#39;Brien"), and
+    for each character of ``decoded`` the ``(start, end)`` of what it came from in ``text``
+    (an ``(n, 2)`` integer array). ``origin`` is ``None`` when there is nothing to decode;
+    unknown names ("&foo;") stay as written.
+    """
+    import numpy as np
+
+    if "&" not in text:
+        return text, None
+    pieces, starts, ends, last = [], [], [], 0
+    for m in _CHAR_REF.finditer(text):
+        decoded = html.unescape(m.group())
+        if decoded == m.group():
+            continue
+        pieces += [text[last:m.start()], decoded]
+        starts += [np.arange(last, m.start()), np.full(len(decoded), m.start())]
+        ends += [np.arange(last + 1, m.start() + 1), np.full(len(decoded), m.end())]
+        last = m.end()
+    if not pieces:
+        return text, None
+    pieces.append(text[last:])
+    starts.append(np.arange(last, len(text)))
+    ends.append(np.arange(last + 1, len(text) + 1))
+    return "".join(pieces), np.stack([np.concatenate(starts), np.concatenate(ends)], axis=1)
 
 
 #: A line that starts a list item, never the continuation of a wrapped line.

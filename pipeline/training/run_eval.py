@@ -43,7 +43,7 @@ def organization_scores(docs: Sequence[Document], analyses) -> dict:
         sources = {p.name for p in parties if p.name not in doc.parties}
         gold = {(m.start, m.end) for p in parties if p.name not in sources for m in p.mentions}
         ignore = {(m.start, m.end) for p in parties if p.name in sources for m in p.mentions}
-        found = {(m.start, m.end) for p in analysis.parties for m in p.mentions} - ignore
+        found = {analysis.written(m.start, m.end) for p in analysis.parties for m in p.mentions} - ignore
         tp += len(gold & found)
         fp += len(found - gold)
         fn += len(gold - found)
