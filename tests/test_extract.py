@@ -189,3 +189,12 @@ def test_character_references_are_read_decoded_and_spans_point_at_the_text_as_wr
     for t in triples:
         assert t.evidence in text
         assert text[t.tail_span[0]:t.tail_span[1]] in ("Kestrel &amp; Lowe Pharmaceuticals", "Halvorsen Biologics")
+
+
+def test_markdown_links_and_emphasis_read_as_their_words(shipped_model):
+    text = ("# Deals of the week\n\n* [Vexa AI](https://vexa.ai) raised $40 million in a round led by "
+            "Norrland Capital.\n* **Halvorsen Biologics** licensed its antibody platform to Kestrel Pharmaceuticals.")
+    triples = {(t.head, t.relation, t.tail): t for t in extract(text, model=shipped_model)}
+    assert ("Norrland Capital", "invests_in", "Vexa AI") in triples
+    vexa = triples[("Norrland Capital", "invests_in", "Vexa AI")]
+    assert text[vexa.tail_span[0]:vexa.tail_span[1]] == "Vexa AI"

@@ -168,3 +168,17 @@ def test_decode_char_refs_maps_every_character_back():
     end = start + len("O'Brien & Sons")
     assert text[origin[start][0]:origin[end - 1][1]] == "O&#39;Brien &amp; Sons"
     assert decode_char_refs("R&D and S&P 500") == ("R&D and S&P 500", None)
+
+
+@pytest.mark.parametrize("text, read", [
+    ("* [Vexa AI](https://vexa.ai) raised $40 million", "*  Vexa AI                   raised $40 million"),
+    ("**Halvorsen Biologics** licensed", "  Halvorsen Biologics   licensed"),
+    ("[Acme](/companies/acme) and __Beta Corp__.", " Acme                   and   Beta Corp  ."),
+    # not Markdown: left as written
+    ("a [link] (with a space)", "a [link] (with a space)"),
+    ("snake__case__word and 2**10", "snake__case__word and 2**10"),
+])
+def test_blank_markdown_keeps_the_words_and_the_length(text, read):
+    from pipeline.stages.ingest import blank_markdown
+
+    assert blank_markdown(text) == read and len(read) == len(text)

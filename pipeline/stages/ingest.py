@@ -182,6 +182,29 @@ def decode_char_refs(text: str):
     return "".join(pieces), np.stack([np.concatenate(starts), np.concatenate(ends)], axis=1)
 
 
+#: Markdown a scraped or ``.md`` article keeps: a link "[Vexa AI](https://vexa.ai)" (its text
+#: is group 1) and strong emphasis "**Vexa AI**" / "__Vexa AI__".
+_MD_LINK = re.compile(r"\[([^\[\]\n]{1,300})\]\((?:[a-z][a-z+.-]*:|/|www\.|#)[^()\s]{0,2000}\)")
+_MD_STRONG = re.compile(r"(?<![\w*])(\*\*|__)(?=\S)([^\n]{1,300}?)(?<=\S)\1(?![\w*])")
+
+
+def blank_markdown(text: str) -> str:
+    """``text`` with Markdown link targets and emphasis markers turned into spaces, so the
+    names they wrap read as plain words ("[Vexa AI](https://vexa.ai) raised" reads "Vexa AI
+    raised"). The same length as ``text``: offsets into one are offsets into the other."""
+    if "](" not in text and "**" not in text and "__" not in text:
+        return text
+
+    def link(m: re.Match) -> str:
+        return " " + m.group(1) + " " * (m.end() - m.end(1))
+
+    def strong(m: re.Match) -> str:
+        marker = " " * len(m.group(1))
+        return marker + m.group(2) + marker
+
+    return _MD_STRONG.sub(strong, _MD_LINK.sub(link, text))
+
+
 #: A line that starts a list item, never the continuation of a wrapped line.
 _LIST_ITEM_START = re.compile(r"\s*(?:[-*\u2022\u00b7\u2013\u2014]|\d{1,2}[.)])\s")
 
