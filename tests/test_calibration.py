@@ -95,3 +95,25 @@ def test_shipped_outputs_reach_the_thresholds_on_the_calibrated_scale(shipped_mo
         for relation, threshold in shipped_model.thresholds.items():
             assert threshold == pytest.approx(apply_platt(shipped_model.meta["calibration"]["params"], raw[relation]),
                                               abs=1e-3)
+
+
+def test_exempt_documents_are_not_silenced_by_the_gate():
+    thresholds = {"supplies": 0.2}
+    candidates = [("one", "supplies", 0.3, False), ("many", "supplies", 0.3, False)]
+    gate = choose_document_gate(candidates, thresholds, gold=1, exempt={"one"})
+    assert gate["sweep"]["0.35"]["documents_silenced"] == 1 and gate["sweep"]["0.35"]["wrong_dropped"] == 1
+
+
+def test_a_headline_naming_two_parties_is_left_to_the_thresholds(shipped_model):
+    """The gate is for articles that name many companies; a two-party headline with a
+    reading above its threshold but below the gate still gives it."""
+    from pipeline.extract import analyse, classify_probs, gate_applies, pair_triples
+    from pipeline.records import Article
+
+    analysis = analyse(shipped_model, [Article("h", "AMD to supply OpenAI with chips in multibillion-dollar deal")])[0]
+    assert not gate_applies(analysis)
+    probs = classify_probs(shipped_model, [analysis])[0]
+    args = (analysis, probs, shipped_model.classifier.labels, shipped_model.thresholds, "v", shipped_model.calibrate)
+    triples = pair_triples(*args)
+    assert [(t.head, t.relation, t.tail) for t in triples] == [("AMD", "supplies", "OpenAI")]
+    assert pair_triples(*args, document_gate=1.0) == triples

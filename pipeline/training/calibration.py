@@ -74,22 +74,25 @@ def apply_platt(params: Sequence[float], p: float) -> float:
     return float(1 / (1 + np.exp(-np.clip(z, -30, 30))))
 
 
-def pipeline_candidates(model, docs: Sequence[Document]) -> list[tuple[str, str, float, bool]]:
+def pipeline_candidates(model, docs: Sequence[Document]) -> tuple[list[tuple[str, str, float, bool]], set[str]]:
     """``(doc_id, relation, raw confidence, right?)`` for every candidate triple the full
-    pipeline scores at least :data:`FLOOR` on ``docs``; matches of optional gold are left out."""
-    from pipeline.extract import analyse, classify_probs, pair_triples
+    pipeline scores at least :data:`FLOOR` on ``docs`` (matches of optional gold are left
+    out), and the doc_ids the document gate does not apply to (``extract.gate_applies``)."""
+    from pipeline.extract import analyse, classify_probs, gate_applies, pair_triples
     from pipeline.records import Article
     from pipeline.training.evaluate import GoldDocument, judge
 
     floor = {relation: FLOOR for relation in RELATIONS}
-    out = []
+    out, exempt = [], set()
     for k in range(0, len(docs), 16):
         batch = docs[k:k + 16]
         analyses = analyse(model, [Article(d.doc_id, d.text) for d in batch])
         for doc, analysis, probs in zip(batch, analyses, classify_probs(model, analyses)):
             triples = pair_triples(analysis, probs, model.classifier.labels, floor, model.version)
             out.extend((doc.doc_id, t.relation, t.confidence, right) for t, right in judge(GoldDocument(doc), triples))
-    return out
+            if not gate_applies(analysis):
+                exempt.add(doc.doc_id)
+    return out, exempt
 
 
 def fit_calibration(candidates: Sequence[tuple[str, str, float, bool]]) -> dict:
@@ -99,15 +102,17 @@ def fit_calibration(candidates: Sequence[tuple[str, str, float, bool]]) -> dict:
 
 
 def choose_document_gate(candidates: Sequence[tuple[str, str, float, bool]], thresholds: Mapping[str, float],
-                         gold: int | None = None, grid: Sequence[float] = GATE_GRID) -> dict:
+                         gold: int | None = None, grid: Sequence[float] = GATE_GRID,
+                         exempt: frozenset[str] | set[str] = frozenset()) -> dict:
     """The gate of ``grid`` under which the dev outputs score the best micro F1.
 
     ``candidates`` are ``(doc_id, relation, confidence, right?)`` on the calibrated scale,
     ``thresholds`` too; ``gold`` is the number of gold triples on the dev split (the right
     outputs when not given). A gate drops every output of a document whose most confident
-    kept triple is below it. A gate rises only where it silences more wrong outputs than
-    the right ones it costs are worth: at micro F1 ``f`` one right output dropped is worth
-    about ``(2 - f) / f`` wrong ones. Among gates of equal F1 the one that drops the most
+    kept triple is below it, except in the ``exempt`` documents (one pair of parties). A
+    gate rises only where it silences more wrong outputs than the right ones it costs are
+    worth: at micro F1 ``f`` one right output dropped is worth about ``(2 - f) / f`` wrong
+    ones. Among gates of equal F1 the one that drops the most
     wrong outputs wins (it matters when no output is right), then the lowest. The sweep
     records, per gate, how many documents it would silence, how many right and wrong
     outputs they hold, and the F1.
@@ -120,7 +125,7 @@ def choose_document_gate(candidates: Sequence[tuple[str, str, float, bool]], thr
     for doc_id, relation, q, right in candidates:
         if q >= thresholds.get(relation, 0.5):
             kept[doc_id].append((q, right))
-    best = {doc_id: max(q for q, _ in outs) for doc_id, outs in kept.items()}
+    best = {doc_id: max(q for q, _ in outs) for doc_id, outs in kept.items() if doc_id not in exempt}
     right_total = sum(r for outs in kept.values() for _, r in outs)
     wrong_total = sum(not r for outs in kept.values() for _, r in outs)
     gold = right_total if gold is None else max(gold, right_total)
@@ -151,14 +156,14 @@ def calibrate_model(directory, docs: Sequence[Document]) -> dict:
     uncalibrated["thresholds"] = raw
     loaded = load_model(directory, cached=False)
     model = Model(loaded.directory, uncalibrated, loaded.nlp, loaded.finder, loaded.classifier, dict(raw))
-    candidates = pipeline_candidates(model, docs)
+    candidates, exempt = pipeline_candidates(model, docs)
     calibration = fit_calibration(candidates)
     meta["calibration"] = calibration
     meta["thresholds_raw"] = raw
     meta["thresholds"] = {rel: round(apply_platt(calibration["params"], t), 4) for rel, t in raw.items()}
     meta["document_gate"] = choose_document_gate(
         [(d, rel, apply_platt(calibration["params"], p), right) for d, rel, p, right in candidates], meta["thresholds"],
-        gold=sum(len(doc.triples) for doc in docs))
+        gold=sum(len(doc.triples) for doc in docs), exempt=exempt)
     meta.pop("format_version", None)
     write_meta(directory, meta)
     forget_loaded_models()
