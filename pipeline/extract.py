@@ -53,7 +53,8 @@ class Analysis:
     """What the pipeline found in one article before classification.
 
     Offsets (sentences, mentions, windows) are into ``text``, the article as the pipeline
-    reads it: character references decoded and wrapped lines joined (see :func:`reading`).
+    reads it: character references decoded, Markdown read as words, wrapped lines joined
+    (see :func:`reading`).
     ``origin`` maps them back to the article as written (``None``: the same text).
     """
 
@@ -179,8 +180,8 @@ def pair_triples(analysis: Analysis, probs, labels: Sequence[str], thresholds: d
     Of a pair read both ways, or read as both ``owns`` and ``invests_in``, the likelier
     reading stays (:data:`ANTISYMMETRIC`, :data:`ONE_OF`).
 
-    When even the most confident triple stays below ``document_gate``, a document that
-    names more than two parties in candidate pairs gives none: weak readings spread over
+    When even the most confident triple stays below ``document_gate``, a document with
+    more than one pair of parties (:func:`gate_applies`) gives none: weak readings spread over
     an article that states no tie are the classic false positive (companies compared or
     listed together). A text with one pair of parties (a headline, a one-line brief) is
     left to the thresholds: the gate was chosen on articles, and the corpus has almost no
