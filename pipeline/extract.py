@@ -23,8 +23,8 @@ from pipeline.errors import RecordError
 from pipeline.models import Model, load_model
 from pipeline.records import SYMMETRIC, Article, Counters, Mention, Pair, Party, Triple, alpha_key
 from pipeline.stages.canonical import group_mentions
-from pipeline.stages.ingest import (Fields, Reject, blank_markdown, decode_char_refs, parse_date, replace_surrogates,
-                                    unwrap_lines, valid_unicode)
+from pipeline.stages.ingest import (Fields, Reject, blank_html, blank_markdown, decode_char_refs, parse_date,
+                                    replace_surrogates, unwrap_lines, valid_unicode)
 from pipeline.stages.pairs import MAX_WINDOWS, WINDOW, candidate_pairs
 from pipeline.stages.patterns import ownership_statements
 from pipeline.stages.relations import Marked, decode_label, mark
@@ -53,8 +53,8 @@ class Analysis:
     """What the pipeline found in one article before classification.
 
     Offsets (sentences, mentions, windows) are into ``text``, the article as the pipeline
-    reads it: character references decoded, Markdown read as words, wrapped lines joined
-    (see :func:`reading`).
+    reads it: HTML tags blanked, character references decoded, Markdown read as words,
+    wrapped lines joined (see :func:`reading`).
     ``origin`` maps them back to the article as written (``None``: the same text).
     """
 
@@ -77,10 +77,11 @@ class Analysis:
 
 
 def reading(text: str):
-    """``(text as read, origin)``: HTML character references decoded ("AT&amp;T" is "AT&T"),
-    Markdown links and emphasis read as their words, hard-wrapped lines joined; with the map
-    back to ``text`` (``None`` if no character changed position)."""
-    decoded, origin = decode_char_refs(text)
+    """``(text as read, origin)``: HTML tags left in the text blanked (block elements end a
+    line), character references decoded ("AT&amp;T" is "AT&T"), Markdown links and emphasis
+    read as their words, hard-wrapped lines joined; with the map back to ``text`` (``None``
+    if no character changed position)."""
+    decoded, origin = decode_char_refs(blank_html(text))
     return unwrap_lines(blank_markdown(decoded)), origin
 
 

@@ -198,3 +198,15 @@ def test_markdown_links_and_emphasis_read_as_their_words(shipped_model):
     assert ("Norrland Capital", "invests_in", "Vexa AI") in triples
     vexa = triples[("Norrland Capital", "invests_in", "Vexa AI")]
     assert text[vexa.tail_span[0]:vexa.tail_span[1]] == "Vexa AI"
+
+
+def test_html_left_in_a_text_field_is_read_as_text(shipped_model):
+    text = ('<h1>Halvorsen licenses antibodies to Kestrel</h1><p>Halvorsen Biologics said on Tuesday it had agreed '
+            'to license its antibody platform to <a href="https://kestrel.example/?a=1&amp;b=2">Kestrel '
+            'Pharmaceuticals</a> for up to $400 million.</p><p><strong>Kestrel Pharmaceuticals</strong> will pay '
+            '$40 million upfront.</p>')
+    triples = {(t.head, t.relation, t.tail): t for t in extract(text, model=shipped_model)}
+    licence = triples[("Halvorsen Biologics", "licenses_to", "Kestrel Pharmaceuticals")]
+    assert text[licence.tail_span[0]:licence.tail_span[1]] == "Kestrel Pharmaceuticals"
+    assert licence.evidence in text
+    assert not any("href" in name or "<" in name for key in triples for name in (key[0], key[2]))

@@ -182,3 +182,16 @@ def test_blank_markdown_keeps_the_words_and_the_length(text, read):
     from pipeline.stages.ingest import blank_markdown
 
     assert blank_markdown(text) == read and len(read) == len(text)
+
+
+@pytest.mark.parametrize("text, read", [
+    ("<p>Acme <b>Robotics</b> said.</p>", "\n  Acme    Robotics     said.\n   "),
+    ("<script>var s = '<p>';</script>Body<br/>line<!-- c -->", " " * 31 + "Body\n    line" + " " * 10),
+    # not markup: left as written
+    ("revenue <5% and >3%", "revenue <5% and >3%"),
+    ("Acme <Robotics> unit", "Acme <Robotics> unit"),
+])
+def test_blank_html_keeps_the_words_and_the_length(text, read):
+    from pipeline.stages.ingest import blank_html
+
+    assert blank_html(text) == read and len(read) == len(text)

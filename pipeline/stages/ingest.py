@@ -182,6 +182,34 @@ def decode_char_refs(text: str):
     return "".join(pieces), np.stack([np.concatenate(starts), np.concatenate(ends)], axis=1)
 
 
+#: HTML left in a text field (feeds and scrapers often store a story's markup as its text):
+#: script and style elements with their content, comments, and tags of the elements news
+#: markup uses. A block element's tag ends a line; other tags are spaces.
+_HTML_DROP = re.compile(r"<(script|style)\b[^>]{0,2000}>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(
+    r"</?(?:(p|br|div|li|ul|ol|h[1-6]|blockquote|table|tr|section|article|header|footer|figure|figcaption|hr)"
+    r"|a|b|i|em|strong|span|img|td|th|small|sup|sub|u|font|time|abbr|cite|q|mark)\b[^<>]{0,2000}?/?>",
+    re.IGNORECASE)
+
+
+def blank_html(text: str) -> str:
+    """``text`` with HTML markup turned into blanks: a block element's tag into a line break
+    and spaces, any other tag, comment, script or style into spaces. The same length as
+    ``text``: offsets into one are offsets into the other. Text without such tags, and
+    "<" used as a sign ("revenue <5%"), is left alone."""
+    if "<" not in text or ">" not in text:
+        return text
+
+    def drop(m: re.Match) -> str:
+        return re.sub(r"[^\n]", " ", m.group())
+
+    def tag(m: re.Match) -> str:
+        n = m.end() - m.start()
+        return "\n" + " " * (n - 1) if m.group(1) else " " * n
+
+    return _HTML_TAG.sub(tag, _HTML_DROP.sub(drop, text))
+
+
 #: Markdown a scraped or ``.md`` article keeps: a link "[Vexa AI](https://vexa.ai)" (its text
 #: is group 1) and strong emphasis "**Vexa AI**" / "__Vexa AI__".
 _MD_LINK = re.compile(r"\[([^\[\]\n]{1,300})\]\((?:[a-z][a-z+.-]*:|/|www\.|#)[^()\s]{0,2000}\)")
