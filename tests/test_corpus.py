@@ -8,6 +8,7 @@ from pipeline.training.examples import corpus_examples, recognized_non_parties
 from pipeline.training.train import HELD_OUT_INDUSTRIES, load_documents, split_of
 
 CORPUS = ROOT / "corpus" / "docs"
+PENDING = ROOT / "corpus" / "pending"  # written for the next training run
 
 
 def test_corpus_is_valid_and_covers_the_schema():
@@ -18,6 +19,13 @@ def test_corpus_is_valid_and_covers_the_schema():
     assert set(s["per_relation"]) == set(RELATIONS)
     assert s["documents_without_triples"] >= 20
     assert len(s["per_industry"]) >= 6
+
+
+def test_pending_documents_are_valid_beside_the_corpus():
+    pending = read_corpus(PENDING) if PENDING.exists() else []
+    assert validate(read_corpus(CORPUS) + pending) == []  # doc_ids unique across both
+    assert all(d.split == "train" for d in pending)
+    assert not {d.industry for d in pending} & HELD_OUT_INDUSTRIES
 
 
 def test_splits_are_fixed_and_hold_out_industries():
