@@ -26,7 +26,7 @@ def wrap(text: str, width: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.training.train import load_documents, split_of
+    from pipeline.training.train import load_documents
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="*", default=[str(ROOT / "corpus" / "docs")])
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    docs = [d for d in load_documents(args.corpus) if split_of(d) == args.split]
+    docs = [d for d in load_documents(args.corpus) if d.split == args.split]  # split set on loading
     for doc in docs:
         (out / f"{doc.doc_id}.txt").write_text(wrap(doc.text, args.width), encoding="utf-8")
     print(f"{len(docs)} documents of split {args.split} wrapped at {args.width} columns in {out}")
