@@ -85,6 +85,19 @@ def test_stop_list_and_headline_fragments_are_dropped():
     assert forms(text, cands) == ["Norvex Labs"]
 
 
+def test_a_listed_name_with_and_is_read_whole():
+    text = "Lexigrid is funded by UK Research and Innovation, the research funder."
+    cands = [span(text, "UK Research and Innovation", "KNOWN"), span(text, "UK Research and Innovation", "ORG"),
+             span(text, "Lexigrid", "ORG")]
+    assert forms(text, cands) == ["Lexigrid", "UK Research and Innovation"]
+
+
+def test_an_ampersand_does_not_count_as_a_word_of_a_name():
+    text = "Huaxin will take a stake in Nimba Rail & Port SA, the consortium's port company."
+    cands = [span(text, "Nimba Rail & Port SA", "ORG"), span(text, "Port SA", "PATTERN")]
+    assert forms(text, cands) == ["Nimba Rail & Port SA"]
+
+
 def test_a_country_is_a_place_not_a_party_nor_a_short_form():
     text = ("HSINCHU, Taiwan -- Taiwan Semiconductor Manufacturing will supply Qubitra. "
             "The UK's biggest lender and Bank Indonesia also spoke. The bank said little.")

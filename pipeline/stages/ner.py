@@ -432,7 +432,7 @@ def _common_word(word: str, lower_words: set[str]) -> bool:
 
 def plausible_form(form: str) -> bool:
     """Whether a candidate without other support can be a name (not a headline fragment)."""
-    words = form.split()
+    words = [w for w in form.split() if w not in ("&", "+")]  # "Nimba Rail & Port SA": four words
     if not words or words[0].casefold() in _NOT_NAME_START or words[-1].casefold() in _NOT_NAME_START:
         return False
     if any(ch in form for ch in ':\u201c\u201d"!?'):
@@ -544,10 +544,15 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
     # A nationality the tagger reads as one does not begin a name shape: "German AI startup
     # Seraphine AI" is no "Vexa AI" ("Korean Air", tagged ORG whole, keeps its ORG vote).
     norp = {start: end for start, end, label in candidates if label == "NORP"}
+    # A listed name is read whole ("UK Research and Innovation" is no list of two), and a
+    # tagger's span inside it adds nothing but its pieces.
+    known_spans = [(start, end) for start, end, label in candidates if label == "KNOWN"]
     for start, end, label in candidates:
         if label == "PATTERN" and norp.get(start, end) < end:
             continue
-        for s, e in clean_span(text, start, end):
+        if label != "KNOWN" and any(s <= start and end <= e for s, e in known_spans):
+            continue
+        for s, e in ([(start, end)] if label == "KNOWN" else clean_span(text, start, end)):
             form = text[s:e]
             key = name_key(form)
             if not key or key in stop or key in countries:
