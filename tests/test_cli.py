@@ -83,6 +83,18 @@ def test_train_rejects_unknown_relations(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_a_broken_gold_file_is_a_one_line_error_for_evaluate_and_train(tmp_path):
+    bad = tmp_path / "gold.jsonl"
+    bad.write_text('{"doc_id": "g1", "text": "Alpha buys Beta.", "parties": {}, "triples": []}\n{oops\n')
+    for args in (["evaluate", str(bad)], ["train", str(bad), "-o", str(tmp_path / "m")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, result.output
+        line = result.output.strip().splitlines()[-1]
+        assert line.startswith("error: [E001]") and "gold.jsonl:2: not valid JSON" in line, result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "m").exists()
+
+
 def test_python_dash_m_runs_the_cli():
     result = subprocess.run([sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0 and "extract" in result.stdout

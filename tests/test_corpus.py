@@ -1,6 +1,8 @@
 """The committed corpus is valid, split fixedly, and the validator catches mistakes."""
 from __future__ import annotations
 
+import json
+
 from conftest import ROOT
 from pipeline.records import RELATIONS, Mention, Party
 from pipeline.training.corpus import Document, GoldTriple, read_corpus, stats, validate
@@ -58,6 +60,24 @@ def test_validator_catches_each_kind_of_mistake():
         problems = validate([bad])
         assert any(needle in p for p in problems), (needle, problems)
     assert any("used 2 times" in p for p in validate([doc(), doc()]))
+
+
+def test_the_validator_command_names_a_bad_path_or_line_in_one_line(tmp_path, capsys):
+    from pipeline.training.corpus import main
+
+    good = json.dumps({"doc_id": "x", "text": "Alpha Corp buys Beta.", "parties": {"Alpha": ["Alpha Corp"], "Beta": []},
+                       "triples": [{"head": "Alpha", "relation": "acquires", "tail": "Beta",
+                                    "evidence": "Alpha Corp buys Beta"}]})
+    (tmp_path / "ok.jsonl").write_text(good + "\n", encoding="utf-8")
+    assert main(["validate", str(tmp_path / "ok.jsonl")]) == 0
+    (tmp_path / "latin1.jsonl").write_bytes((good + "\n").encode() + '{"doc_id": "Caf\u00e9"}\n'.encode("latin-1"))
+    cases = {tmp_path / "missing": "missing: no such file or directory",
+             tmp_path / "latin1.jsonl": "latin1.jsonl:2: not UTF-8 text"}
+    for path, message in cases.items():
+        capsys.readouterr()
+        assert main(["validate", str(path)]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
 
 
 def test_training_examples_carry_direction(nlp):

@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.errors import InputError
 from pipeline.records import RELATIONS, SYMMETRIC, alpha_key
 
 NEGATIVE_KINDS = (
@@ -87,8 +88,10 @@ class Document:
         return {k: v for k, v in rec.items() if v not in ("", None, [])}
 
 
-class CorpusError(ValueError):
-    """A corpus record that breaks the format; the message names the file and line."""
+class CorpusError(InputError, ValueError):
+    """A corpus record that breaks the format; the message names the file and line.
+
+    An :class:`InputError`, so every command reports it in one line."""
 
 
 def _triples(raw, where: str) -> list[GoldTriple]:
@@ -138,16 +141,22 @@ def read_corpus(path: str | Path, texts: Path | None = None, require_text: bool 
     with ``require_text=False`` documents without text are read with ``text == ""``.
     """
     path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"{path}: no such file or directory")
     files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
     if not files:
         raise CorpusError(f"{path}: no .jsonl files found")
     docs = []
     for file in files:
-        with open(file, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
+        with open(file, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                where = f"{file}:{lineno}"
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise CorpusError(f"{where}: not UTF-8 text (byte {e.start} of the line)") from e
                 if not line.strip():
                     continue
-                where = f"{file}:{lineno}"
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError as e:
