@@ -300,9 +300,17 @@ def train_cmd(
     from pipeline.training.train import train
 
     corpus = corpus or [Path(__file__).resolve().parent.parent / "corpus" / "docs"]
-    bar = tqdm(unit=" steps", file=sys.stderr)
+    bar = None  # created when the classifier's first step is done, after the stage lines
+
+    def stage(message: str) -> None:
+        if bar is not None:
+            bar.close()  # the classifier's steps are over
+        typer.echo(message, err=True)
 
     def progress(step: int, total: int, loss: float) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, initial=step, unit=" steps", file=sys.stderr)
         bar.total = total
         bar.n = step
         bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
@@ -316,11 +324,14 @@ def train_cmd(
             extra = read_core(core)
         meta = train(corpus, output, init=init, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                      version=version, texts=texts, extra_examples=extra, progress=progress,
-                     mark_others=mark_others, non_party_negatives=non_party_negatives, resume=resume)
+                     mark_others=mark_others, non_party_negatives=non_party_negatives, resume=resume,
+                     stage=stage)
     except AlliancesError as e:
-        bar.close()
+        if bar is not None:
+            bar.close()
         _fail(e)
-    bar.close()
+    if bar is not None:
+        bar.close()
     c = meta["corpus"]
     typer.echo(f"trained {meta['version']} on {c['train']} documents ({c['examples']} windows) "
                f"in {meta['training']['seconds']:.0f}s; thresholds {meta['thresholds']}")

@@ -94,8 +94,12 @@ def test_interrupted_training_resumes_where_it_stopped(tmp_path, tiny_model_dir)
     recognizer = (partial / "ner" / "model").stat().st_mtime_ns
     with pytest.raises(InputError, match=r"\.tiny\.partial: .*other settings \(seed\)"):
         train([DATA / "mini_corpus.jsonl"], out, resume=True, seed=14, **settings)
-    steps = []
-    meta = train([DATA / "mini_corpus.jsonl"], out, resume=True, progress=lambda s, t, loss: steps.append(s), **settings)
+    steps, stages = [], []
+    meta = train([DATA / "mini_corpus.jsonl"], out, resume=True, progress=lambda s, t, loss: steps.append(s),
+                 stage=stages.append, **settings)
+    assert stages[0].endswith("(resuming the interrupted run)") and stages[1:3] == [
+        "entity recognizer: kept from the interrupted run", "classifier windows: kept from the interrupted run"]
+    assert stages[3].startswith("classifier: 30 epochs over") and stages[4].startswith("thresholds, calibration")
     assert steps[0] == 7 and (out / "ner" / "model").stat().st_mtime_ns == recognizer
     assert meta["training"]["resumed"] is True and not partial.exists()
     assert not {"checkpoint.pt", "examples.json", "run.json"} & {p.name for p in out.iterdir()}

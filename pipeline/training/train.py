@@ -72,7 +72,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
           extra_examples: Sequence | None = None, texts: str | Path | None = None,
           ner_epochs: int | None = None, evaluate_test: bool = True, mark_others: bool = False,
           non_party_negatives: bool = True, progress: Callable[[int, int, float], None] | None = None,
-          resume: bool = False, checkpoint_every: int = 200) -> dict:
+          resume: bool = False, checkpoint_every: int = 200, stage: Callable[[str], None] | None = None) -> dict:
     """Train a model directory at ``output``; returns its ``meta.json`` content.
 
     ``init`` continues from an existing model directory (fine-tuning the shipped model
@@ -96,6 +96,9 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     and settings continues from there (``alliances train --resume``) and ends with the
     model the uninterrupted run would have written; other settings are refused. Without
     it an earlier partial run is discarded.
+
+    ``stage`` is called with a one-line message as each stage begins (recognizer, windows,
+    classifier, thresholds and calibration); ``progress`` with each classifier step.
     """
     import torch
 
@@ -144,13 +147,18 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     def note_time() -> None:
         (staging / SECONDS).write_text(json.dumps(spent()))
 
+    say = stage or (lambda message: None)
+    say(f"{len(train_docs)} train, {len(dev_docs)} dev, {len(test_docs)} test documents"
+        + (" (resuming the interrupted run)" if resuming else ""))
     ner_info = None
     if ner_epochs > 0:
         if resuming and (staging / NER_DONE).exists():
             ner_info = json.loads((staging / NER_DONE).read_text())
+            say("entity recognizer: kept from the interrupted run")
         else:
             from pipeline.training.train_ner import train_ner
 
+            say(f"entity recognizer: fine-tuning on {len(train_docs)} train documents ({ner_epochs} epochs)")
             shutil.rmtree(staging / "ner", ignore_errors=True)
             ner_info = train_ner(train_docs, staging / "ner", epochs=ner_epochs, seed=seed)
             (staging / NER_DONE).write_text(json.dumps(ner_info))
@@ -159,7 +167,9 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     if resuming and (staging / EXAMPLES).exists():
         examples = [Example(**{**e, "window": tuple(e["window"])})
                     for e in json.loads((staging / EXAMPLES).read_text())]
+        say("classifier windows: kept from the interrupted run")
     else:
+        say("classifier windows: labeling every candidate pair of the train documents")
         recognizers = []
         if non_party_negatives:  # spaCy's own recognizer's mistakes on train, then this model's
             recognizers = [nlp] + ([load_nlp(staging / "ner")] if (staging / "ner").exists() else [])
@@ -177,8 +187,11 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         if progress is not None:
             progress(step, total, loss)
 
+    say(f"classifier: {epochs} epoch{'s' if epochs != 1 else ''} over {len(examples):,} windows")
     history = fit(classifier, examples, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=step_done,
                   checkpoint=staging / CHECKPOINT, checkpoint_every=checkpoint_every)
+    say("thresholds, calibration and document gate: running the pipeline on the "
+        + ("dev split" if dev_docs else "train split (no dev documents)"))
     if dev_docs:
         calibrate(classifier, dev_docs, nlp, window, max_windows)
     hash_ = settings["corpus"]
