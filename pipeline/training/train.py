@@ -47,9 +47,7 @@ def split_of(doc: Document) -> str:
 def load_documents(paths: Sequence[str | Path], texts: str | Path | None = None) -> list[Document]:
     """Read and validate labeled documents; raise on the first problem, naming it."""
     docs: list[Document] = []
-    for path in paths:
-        if not Path(path).exists():
-            raise InputError(f"{path}: no such file or directory")
+    for path in paths:  # read_corpus names a missing path
         docs.extend(read_corpus(path, Path(texts) if texts else None))
     for doc in docs:
         for t in doc.triples + doc.optional:
