@@ -43,6 +43,9 @@ def test_clean_span_splits_lines_and_drops_possessive_and_article():
     # a word that opens the sentence is not part of the name
     ("When Reinholt Motors", ["Reinholt Motors"]),
     ("Broadcaster Arena Sport", ["Arena Sport"]),
+    ("Because Norvane Defence", ["Norvane Defence"]),
+    ("Toymaker Brickhollow", ["Brickhollow"]),
+    ("Unlike Calder Mining", ["Calder Mining"]),
     # nor is a month or weekday before it, unless nothing that looks like a name is left
     ("January Rhenwald Pharma", ["Rhenwald Pharma"]),
     ("Tuesday Korvan Semiconductor", ["Korvan Semiconductor"]),

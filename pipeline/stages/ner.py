@@ -348,11 +348,11 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
         lead = _LEAD_ARTICLE.match(seg)
         if lead:
             s += lead.end()
-        # "Broadcaster Arena Sport renewed", "When Reinholt Motors and ...", "In January
+        # "Broadcaster Arena Sport renewed", "Because Norvane works", "When Reinholt Motors and ...", "In January
         # Rhenwald Pharma signed" (but "As AI Spreads" stays whole: a headline fragment,
         # dropped later; "March Networks" too: no name is left after the month).
         while (lead := _LEAD_WORD.match(text, s, e)) and (
-                lead.group(1).casefold() in _DESCRIPTOR_LEAD
+                lead.group(1).casefold() in _DESCRIPTOR_LEAD | _CONJUNCTION_LEAD
                 or lead.group(1).casefold() in _NOT_NAME_START | _DATE_WORDS
                 and _looks_like_org_name(text[lead.end():e])):
             s = lead.end()
@@ -389,6 +389,13 @@ _NOT_NAME_START = frozenset({
 })
 
 
+#: Conjunctions that open a sentence and never a name ("Because Norvane works on ...").
+_CONJUNCTION_LEAD = frozenset({
+    "because", "although", "though", "since", "unless", "until", "whereas", "whether", "but", "and",
+    "yet", "nor", "both", "neither", "either", "unlike", "should",
+})
+
+
 #: Months and weekdays: "In January Rhenwald Pharma signed" names Rhenwald Pharma.
 _DATE_WORDS = frozenset({
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -401,7 +408,8 @@ _DESCRIPTOR_LEAD = frozenset({
     "broadcaster", "publisher", "developer", "brokerage", "carmaker", "automaker", "chipmaker", "drugmaker",
     "insurer", "lender", "retailer", "grocer", "miner", "refiner", "shipper", "exporter", "importer",
     "distributor", "startup", "start-up", "rival", "rivals", "supplier", "investor", "regulator", "utility",
-    "conglomerate", "manufacturer", "operator", "producer", "provider", "vendor",
+    "conglomerate", "manufacturer", "operator", "producer", "provider", "vendor", "toymaker", "shipbuilder",
+    "brewer", "winemaker", "distiller", "homebuilder", "wholesaler", "bottler", "drugstore", "biotech",
 })
 _LEAD_WORD = re.compile(r"([A-Z][\w-]*)\s+(?=[A-Z0-9])")
 _LOWER_WORD = re.compile(r"(?<![\w-])[a-z][a-z'\u2019-]*(?![\w-])")
