@@ -348,9 +348,9 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
         lead = _LEAD_ARTICLE.match(seg)
         if lead:
             s += lead.end()
-        # "Broadcaster Arena Sport renewed", "Because Norvane works", "When Reinholt Motors and ...", "In January
-        # Rhenwald Pharma signed" (but "As AI Spreads" stays whole: a headline fragment,
-        # dropped later; "March Networks" too: no name is left after the month).
+        # "Broadcaster Arena Sport renewed", "Because Norvane works", "When Reinholt Motors
+        # and ...", "In January Rhenwald Pharma signed" (but "As AI Spreads" stays whole: a
+        # headline fragment, dropped later; "March Networks" too: no name is left after the month).
         while (lead := _LEAD_WORD.match(text, s, e)) and (
                 lead.group(1).casefold() in _DESCRIPTOR_LEAD | _CONJUNCTION_LEAD
                 or lead.group(1).casefold() in _NOT_NAME_START | _DATE_WORDS
