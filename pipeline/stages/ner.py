@@ -352,9 +352,8 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
         # and ...", "In January Rhenwald Pharma signed" (but "As AI Spreads" stays whole: a
         # headline fragment, dropped later; "March Networks" too: no name is left after the month).
         while (lead := _LEAD_WORD.match(text, s, e)) and (
-                lead.group(1).casefold() in _DESCRIPTOR_LEAD | _CONJUNCTION_LEAD
-                or lead.group(1).casefold() in _NOT_NAME_START | _DATE_WORDS
-                and _looks_like_org_name(text[lead.end():e])):
+                (word := lead.group(1).casefold()) in _LEAD_NEVER_A_NAME
+                or word in _LEAD_BEFORE_A_NAME and _looks_like_org_name(text[lead.end():e])):
             s = lead.end()
         while s < e and not (text[s].isalnum()):
             s += 1
@@ -411,6 +410,9 @@ _DESCRIPTOR_LEAD = frozenset({
     "conglomerate", "manufacturer", "operator", "producer", "provider", "vendor", "toymaker", "shipbuilder",
     "brewer", "winemaker", "distiller", "homebuilder", "wholesaler", "bottler", "drugstore", "biotech",
 })
+#: Opening words ``clean_span`` always drops, and those it drops when a name follows.
+_LEAD_NEVER_A_NAME = _DESCRIPTOR_LEAD | _CONJUNCTION_LEAD
+_LEAD_BEFORE_A_NAME = _NOT_NAME_START | _DATE_WORDS
 _LEAD_WORD = re.compile(r"([A-Z][\w-]*)\s+(?=[A-Z0-9])")
 _LOWER_WORD = re.compile(r"(?<![\w-])[a-z][a-z'\u2019-]*(?![\w-])")
 
