@@ -50,6 +50,11 @@ def test_clean_span_splits_lines_and_drops_possessive_and_article():
     ("January Rhenwald Pharma", ["Rhenwald Pharma"]),
     ("Tuesday Korvan Semiconductor", ["Korvan Semiconductor"]),
     ("March Networks", ["March Networks"]),
+    # a preposition with only lower-case words after it ends the name
+    ("Studio 11 for years", ["Studio 11"]),
+    ("Koloa Petroleum on offshore blocks", ["Koloa Petroleum"]),
+    ("Bank of America", ["Bank of America"]),
+    ("Society for Neuroscience", ["Society for Neuroscience"]),
 ])
 def test_clean_span_cuts_a_list_of_full_names_but_not_one_name(text, expected):
     assert [text[s:e] for s, e in clean_span(text, 0, len(text))] == expected

@@ -102,6 +102,11 @@ PERSON_CUE_BEFORE = re.compile(
 _LINE_BREAK = re.compile(r"\n\s*")
 _LEAD_ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE_TAIL = re.compile(r"['\u2019]s?(?=\s|$)")
+# A preposition and only lower-case words after it end no name ("Studio 11 for years",
+# "Koloa Petroleum on offshore"); "Bank of America" and "Society for Neuroscience" go on
+# with a capital.
+_LOWER_PHRASE_TAIL = re.compile(r"\s+(?:for|on|in|at|with|by|from|since|over|after|before|as|to|into|under|"
+                                r"during)\s+[a-z][\w'\u2019-]*(?:\s+[a-z][\w'\u2019-]*)*$")
 
 
 def _resource(name: str) -> str:
@@ -343,6 +348,10 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
         seg = text[s:e]
         m = _POSSESSIVE_TAIL.search(seg)
         if m:  # "DeepMind's 2016 AlphaGo" -> "DeepMind"
+            e = s + m.start()
+            seg = text[s:e]
+        m = _LOWER_PHRASE_TAIL.search(seg)
+        if m:  # "has recorded at Studio 11 for years" -> "Studio 11"
             e = s + m.start()
             seg = text[s:e]
         lead = _LEAD_ARTICLE.match(seg)
