@@ -57,11 +57,18 @@ def test_document_gate_may_drop_a_right_output_for_many_wrong_ones():
     candidates = [("e", "supplies", 0.32, True), ("i", "supplies", 0.8, True)]
     candidates += [(doc, "supplies", q, False) for doc, q in [("f", 0.31), ("g", 0.33), ("h", 0.34), ("j", 0.345)]]
     gate = choose_document_gate(candidates, thresholds, gold=3)
-    # up to 0.3: 2 right, 4 wrong, F1 4/9; at 0.35: 1 right, 0 wrong, F1 2/4
-    assert gate["value"] == 0.35
+    # up to 0.3: 2 right, 4 wrong, F1 4/9; 0.35-0.5: 1 right, 0 wrong, F1 2/4; middle 0.4
+    assert gate["value"] == 0.4
     assert gate["sweep"]["0.35"]["right_dropped"] == 1 and gate["sweep"]["0.35"]["wrong_dropped"] == 4
-    # no right output anywhere: the lowest gate that silences every wrong one
-    assert choose_document_gate([("b", "supplies", 0.3, False)], thresholds)["value"] == 0.35
+    # no right output anywhere: gates 0.35-0.5 all silence the one wrong output; the
+    # middle of that run (the lower of two middles) is taken
+    assert choose_document_gate([("b", "supplies", 0.3, False)], thresholds)["value"] == 0.4
+    # a run of three equal gates (0.4, 0.45, 0.5: nothing scores between 0.36 and 0.6)
+    # gives its middle one
+    plateau = [("k", "supplies", 0.36, False), ("m", "supplies", 0.6, True)]
+    gate = choose_document_gate(plateau, thresholds, gold=1)
+    assert [g for g, e in gate["sweep"].items() if e["micro_f1"] == 1.0] == ["0.4", "0.45", "0.5"]
+    assert gate["value"] == 0.45
     assert choose_document_gate([], thresholds)["value"] == 0.0
 
 

@@ -113,13 +113,19 @@ def choose_document_gate(candidates: Sequence[tuple[str, str, float, bool]], thr
     gate rises only where it silences more wrong outputs than the right ones it costs are
     worth: at micro F1 ``f`` one right output dropped is worth about ``(2 - f) / f`` wrong
     ones. Among gates of equal F1 the one that drops the most
-    wrong outputs wins (it matters when no output is right), then the lowest. The sweep
+    wrong outputs wins (it matters when no output is right). Equal gates next to each
+    other silence the same dev documents, so dev cannot tell them apart: the middle one of
+    the lowest such run is taken (the lower of two middles), as far as the grid allows from
+    the dev scores on either side, where a new document is least likely to fall; a run from
+    the bottom of the grid keeps its bottom (dev gives no reason to gate). The sweep
     records, per gate, how many documents it would silence, how many right and wrong
     outputs they hold, and the F1.
 
     An earlier rule took the highest gate that silences no document with a right output;
     one dev document with two right outputs at 0.27 then held a model's gate at 0.25 while
     seven wrong outputs sat between 0.25 and 0.5 (model of 2026-11-27, dev FP rate 0.175).
+    Until 2026-11-28 ties went to the lowest gate: 0.4, 0.45 and 0.5 tied on dev for
+    model 08d2c577 and it shipped at 0.4, at the edge of the run.
     """
     kept: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for doc_id, relation, q, right in candidates:
@@ -138,8 +144,16 @@ def choose_document_gate(candidates: Sequence[tuple[str, str, float, bool]], thr
         f1 = 2 * tp / (tp + fp + gold) if tp + fp + gold else 0.0
         sweep[str(gate)] = {"documents_silenced": len(silenced), "right_dropped": right, "wrong_dropped": wrong,
                             "micro_f1": round(f1, 5)}
-    top = max((entry["micro_f1"], entry["wrong_dropped"]) for entry in sweep.values())
-    value = min(g for g in grid if (sweep[str(g)]["micro_f1"], sweep[str(g)]["wrong_dropped"]) == top)
+    def score(g):
+        return sweep[str(g)]["micro_f1"], sweep[str(g)]["wrong_dropped"]
+
+    top = max(score(g) for g in grid)
+    start = min(i for i, g in enumerate(grid) if score(g) == top)
+    end = start
+    while end + 1 < len(grid) and score(grid[end + 1]) == top:
+        end += 1
+    # a run from the bottom of the grid silences nothing on dev: no reason to gate at all
+    value = grid[start] if start == 0 else grid[(start + end) // 2]
     return {"value": value, "rule": "gate of the best dev micro F1", "sweep": sweep}
 
 
