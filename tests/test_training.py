@@ -102,6 +102,8 @@ def test_interrupted_training_resumes_where_it_stopped(tmp_path, tiny_model_dir)
     assert stages[3].startswith("classifier: 30 epochs over") and stages[4].startswith("thresholds, calibration")
     assert steps[0] == 7 and (out / "ner" / "model").stat().st_mtime_ns == recognizer
     assert meta["training"]["resumed"] is True and not partial.exists()
+    # the test split is counted, not scored: models are chosen on dev
+    assert meta["corpus"]["test"] == 1 and "test_gold_parties" not in meta["metrics"]
     assert not {"checkpoint.pt", "examples.json", "run.json"} & {p.name for p in out.iterdir()}
     whole = read_meta(tiny_model_dir)
     assert meta["training"]["loss_per_epoch"] == pytest.approx(whole["training"]["loss_per_epoch"], abs=1e-5)

@@ -68,7 +68,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
           seed: int = 13, window: int = WINDOW, max_windows: int = MAX_WINDOWS, version: str | None = None,
           encoder_config: dict | None = None, tokenizer_path: str | None = None,
           extra_examples: Sequence | None = None, texts: str | Path | None = None,
-          ner_epochs: int | None = None, evaluate_test: bool = True, mark_others: bool = False,
+          ner_epochs: int | None = None, evaluate_test: bool = False, mark_others: bool = False,
           non_party_negatives: bool = True, progress: Callable[[int, int, float], None] | None = None,
           resume: bool = False, checkpoint_every: int = 200, stage: Callable[[str], None] | None = None) -> dict:
     """Train a model directory at ``output``; returns its ``meta.json`` content.
@@ -94,6 +94,11 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     and settings continues from there (``alliances train --resume``) and ends with the
     model the uninterrupted run would have written; other settings are refused. Without
     it an earlier partial run is discarded.
+
+    The test split is left alone unless ``evaluate_test`` (then the classifier's scores on
+    it, gold parties, are stored under ``metrics.test_gold_parties``): a model is chosen on
+    dev, and test figures seen before that choice bias it. ``alliances evaluate --split
+    test`` measures a chosen model.
 
     ``stage`` is called with a one-line message as each stage begins (recognizer, windows,
     classifier, thresholds and calibration); ``progress`` with each classifier step.
