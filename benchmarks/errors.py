@@ -57,7 +57,7 @@ def classify_errors(gold, predicted):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.extract import analyse, classify
+    from pipeline.extract import extract_articles
     from pipeline.models import load_model
     from pipeline.records import Article
     from pipeline.training.evaluate import GoldDocument
@@ -74,11 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no documents in split {args.split!r}")
     model = load_model(args.model)
     predicted: dict[str, list] = defaultdict(list)
-    for k in range(0, len(docs), 16):
-        batch = analyse(model, [Article(d.doc_id, d.text) for d in docs[k:k + 16]])
-        for triples in classify(model, batch):
-            for t in triples:
-                predicted[t.doc_id].append((t.head, t.relation, t.tail))
+    for triples in extract_articles((Article(d.doc_id, d.text) for d in docs), model):
+        for t in triples:
+            predicted[t.doc_id].append((t.head, t.relation, t.tail))
     counts: Counter = Counter()
     rows = []
     for doc in docs:
