@@ -335,7 +335,7 @@ def train_cmd(
     c = meta["corpus"]
     typer.echo(f"trained {meta['version']} on {c['train']} documents ({c['examples']} windows) "
                f"in {meta['training']['seconds']:.0f}s; thresholds {meta['thresholds']}")
-    for name in ("dev_before", "dev", "test_gold_parties"):
+    for name in ("dev_before", "dev"):
         if name in meta["metrics"]:
             typer.echo(f"\n{name} (classifier on gold parties):\n{format_table(meta['metrics'][name])}")
     typer.echo(f"\nwrote {output}")

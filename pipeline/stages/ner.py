@@ -104,8 +104,8 @@ _LEAD_ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE_TAIL = re.compile(r"['\u2019]s?(?=\s|$)")
 # A preposition and only lower-case words after it end no name ("Studio 11 for years",
 # "Koloa Petroleum on offshore"); "Bank of America" and "Society for Neuroscience" go on
-# with a capital.
-_LOWER_PHRASE_TAIL = re.compile(r"\s+(?:for|on|in|at|with|by|from|since|over|after|before|as|to|into|under|"
+# with a capital. ("to" is not here: ``clean_span`` splits at it before this applies.)
+_LOWER_PHRASE_TAIL = re.compile(r"\s+(?:for|on|in|at|with|by|from|since|over|after|before|as|into|under|"
                                 r"during)\s+[a-z][\w'\u2019-]*(?:\s+[a-z][\w'\u2019-]*)*$")
 
 
