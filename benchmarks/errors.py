@@ -57,6 +57,7 @@ def classify_errors(gold, predicted):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipeline.errors import AlliancesError
     from pipeline.extract import extract_articles
     from pipeline.models import load_model
     from pipeline.records import Article
@@ -69,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model directory (default: the shipped model)")
     parser.add_argument("-o", "--output", help="write each error as a JSON line here")
     args = parser.parse_args(argv)
-    docs = [d for d in load_documents(args.corpus) if d.split == args.split]  # split set on loading
+    try:
+        docs = [d for d in load_documents(args.corpus) if d.split == args.split]  # split set on loading
+    except AlliancesError as e:  # names the file or record
+        parser.error(str(e))
     if not docs:
         parser.error(f"no documents in split {args.split!r}")
     model = load_model(args.model)
