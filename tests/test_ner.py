@@ -194,6 +194,20 @@ def test_a_defined_plural_term_and_a_plural_seen_in_lower_case_are_not_names():
     assert forms(text, cands) == ["Nvidia"]
 
 
+def test_a_name_written_in_lower_case_is_a_party_when_read_as_one_twice_and_not_a_word():
+    text = ("Telecom challenger nuvo signed up 2 million users. Rival Movia says nuvo undercuts it, "
+            "and nuvo denies it.\nThe cloud market grew; cloud prices fell.")
+    nuvo = [span(text, "nuvo", "ORG", k) for k in range(3)]
+    cloud = [span(text, "cloud", "ORG", k) for k in range(2)]
+    assert forms(text, [*nuvo, span(text, "Movia", "ORG"), *cloud]) == ["nuvo", "Movia", "nuvo", "nuvo"]
+    # read once only, or mostly as something else: not enough
+    assert forms(text, [nuvo[0], span(text, "Movia", "ORG")]) == ["Movia"]
+    assert forms(text, [*nuvo[:2], *[(s, e, "PERSON") for s, e, _ in nuvo[2:]], (nuvo[2][0], nuvo[2][1], "GPE")]) == []
+    # an English word read as an organization is still not one, in any inflection
+    text = "Shares of steelmakers rose. steelmakers gained."
+    assert forms(text, [span(text, "steelmakers", "ORG", 0), span(text, "steelmakers", "ORG", 1)]) == []
+
+
 def test_a_company_hired_for_a_job_stays_an_organization():
     text = "Voltcare has hired Heli-Nord, a small operator, to fly the inspections."
     assert forms(text, [span(text, "Heli-Nord", "ORG")]) == ["Heli-Nord"]

