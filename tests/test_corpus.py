@@ -108,3 +108,31 @@ def test_recognized_non_parties_become_negative_windows(nlp):
     start = text.index("Alpha Corp and")
     fused = Party("Alpha Corp and", (Mention(start, start + 14, "Alpha Corp and"),))
     assert recognized_non_parties(labeled, [fused]) == []
+
+
+def test_coverage_lists_gold_triples_no_training_window_carries(tmp_path, capsys):
+    from pipeline.training.corpus import main
+
+    text = ("Alpha Corp agreed to buy Beta Systems on Monday. Alpha Corp and Gamma Labs compete in Europe. "
+            "The deal closes in May. Analysts liked it. Shares rose. Trading was light. "
+            "Its laptops are leased from Delta Leasing.")
+    record = {"doc_id": "cov-1", "text": text,
+              "parties": {"Alpha Corp": [], "Beta Systems": [], "Gamma Labs": [], "Delta Leasing": []},
+              "triples": [
+                  {"head": "Alpha Corp", "relation": "acquires", "tail": "Beta Systems",
+                   "evidence": "Alpha Corp agreed to buy Beta Systems"},
+                  {"head": "Alpha Corp", "relation": "competes_with", "tail": "Gamma Labs",
+                   "evidence": "Alpha Corp and Gamma Labs compete"},
+                  # six sentences from the nearest Alpha Corp: no window holds both names
+                  {"head": "Delta Leasing", "relation": "supplies", "tail": "Alpha Corp",
+                   "evidence": "Its laptops are leased from Delta Leasing"}]}
+    path = tmp_path / "cov.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert main(["coverage", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["cov-1: Delta Leasing supplies Alpha Corp: no training window holds its evidence "
+                                "('Its laptops are leased from Delta Leasing')"]
+    assert "1 of 3 gold triples carried by no training window" in err
+    record["triples"].pop()
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert main(["coverage", str(path)]) == 0

@@ -250,11 +250,31 @@ def corpus_hash(docs: list[Document]) -> str:
     return h.hexdigest()[:16]
 
 
+def coverage(docs: list[Document]) -> list[str]:
+    """One line per gold triple that no training window carries (its evidence lies outside
+    every candidate window of its pair: too far from either name, or beyond the windows kept).
+    Loads spaCy's sentence splitter, the one extraction uses."""
+    from pipeline.stages.ner import load_nlp
+    from pipeline.training.examples import document_sentences, uncovered_triples
+
+    nlp = load_nlp()
+    lines = []
+    for doc, sentences in zip(docs, document_sentences(docs, nlp)):
+        for t in uncovered_triples(doc, sentences):
+            relation = "/".join(t.relations)
+            lines.append(f"{doc.doc_id}: {t.head} {relation} {t.tail}: no training window holds its "
+                         f"evidence ({t.evidence[:60]!r})")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pipeline.training.corpus validate|stats PATH``: check a corpus file."""
+    """``python -m pipeline.training.corpus validate|stats|coverage PATH``: check a corpus file.
+
+    ``coverage`` also lists the gold triples no training window carries (slower: it splits
+    sentences with spaCy)."""
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2 or argv[0] not in ("validate", "stats"):
-        print("usage: python -m pipeline.training.corpus validate|stats PATH", file=sys.stderr)
+    if len(argv) != 2 or argv[0] not in ("validate", "stats", "coverage"):
+        print("usage: python -m pipeline.training.corpus validate|stats|coverage PATH", file=sys.stderr)
         return 2
     try:
         docs = read_corpus(argv[1])
@@ -266,8 +286,15 @@ def main(argv: list[str] | None = None) -> int:
         print(p)
     if argv[0] == "stats":
         print(json.dumps(stats(docs), indent=2))
+    uncovered = []
+    if argv[0] == "coverage" and not problems:
+        uncovered = coverage(docs)
+        for line in uncovered:
+            print(line)
+        total = sum(len(d.triples) for d in docs)
+        print(f"{len(uncovered)} of {total} gold triples carried by no training window", file=sys.stderr)
     print(f"{len(docs)} documents, {len(problems)} problems", file=sys.stderr)
-    return 1 if problems else 0
+    return 1 if problems or uncovered else 0
 
 
 if __name__ == "__main__":

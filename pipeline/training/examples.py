@@ -167,6 +167,25 @@ def corpus_examples(docs: Sequence[Document], nlp, window: int = WINDOW, max_win
     return out
 
 
+def uncovered_triples(doc: Document, sentences: Sequence[tuple[int, int]], window: int = WINDOW,
+                      max_windows: int = MAX_WINDOWS) -> list:
+    """The gold triples of ``doc`` that no training window carries: none of the pair's
+    candidate windows (the ``max_windows`` closest, at most ``window`` sentences) holds half
+    of the evidence, so the classifier never learns the tie from this document."""
+    from pipeline.records import SYMMETRIC
+    from pipeline.stages.relations import decode_label
+
+    carried = set()
+    for ex in document_examples(doc, sentences, window, max_windows):
+        for label in ex.labels:
+            relation, a_is_head = decode_label(label)
+            head, tail = (ex.a, ex.b) if a_is_head else (ex.b, ex.a)
+            carried.add((head, relation, tail))
+            if relation in SYMMETRIC:
+                carried.add((tail, relation, head))
+    return [t for t in doc.triples if not any((t.head, r, t.tail) in carried for r in t.relations)]
+
+
 def _overlaps(a: Party, b: Party) -> bool:
     return a.name.casefold() == b.name.casefold() or any(
         m.start < n.end and n.start < m.end for m in a.mentions for n in b.mentions)
