@@ -23,8 +23,8 @@ from pipeline.errors import RecordError
 from pipeline.models import Model, load_model
 from pipeline.records import SYMMETRIC, Article, Counters, Mention, Pair, Party, Triple, alpha_key
 from pipeline.stages.canonical import group_mentions
-from pipeline.stages.ingest import (Fields, Reject, blank_html, blank_markdown, decode_char_refs, parse_date,
-                                    replace_surrogates, unwrap_lines, valid_unicode)
+from pipeline.stages.ingest import (Fields, Reject, blank_html, blank_markdown, blank_wire_slugs, decode_char_refs,
+                                    parse_date, replace_surrogates, unwrap_lines, valid_unicode)
 from pipeline.stages.pairs import MAX_WINDOWS, WINDOW, candidate_pairs
 from pipeline.stages.patterns import ownership_statements
 from pipeline.stages.relations import Marked, decode_label, mark
@@ -79,10 +79,11 @@ class Analysis:
 def reading(text: str):
     """``(text as read, origin)``: HTML tags left in the text blanked (block elements end a
     line), character references decoded ("AT&amp;T" is "AT&T"), Markdown links and emphasis
-    read as their words, hard-wrapped lines joined; with the map back to ``text`` (``None``
-    if no character changed position)."""
+    read as their words, a wire headline's slug set apart ("EXCLUSIVE-Mirova Bank"),
+    hard-wrapped lines joined; with the map back to ``text`` (``None`` if no character
+    changed position)."""
     decoded, origin = decode_char_refs(blank_html(text))
-    return unwrap_lines(blank_markdown(decoded)), origin
+    return unwrap_lines(blank_wire_slugs(blank_markdown(decoded))), origin
 
 
 def split_segments(text: str, limit: int = SEGMENT_CHARS) -> list[tuple[int, int]]:

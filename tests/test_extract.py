@@ -200,6 +200,16 @@ def test_markdown_links_and_emphasis_read_as_their_words(shipped_model):
     assert text[vexa.tail_span[0]:vexa.tail_span[1]] == "Vexa AI"
 
 
+def test_a_name_after_a_wire_slug_is_a_party(shipped_model):
+    text = ("EXCLUSIVE-Mirova Bank licenses speech model from Talkspire AI\n"
+            "The Lisbon lender will pay per minute of audio, two people familiar with the deal said.")
+    triples = {(t.head, t.relation, t.tail): t for t in extract(text, model=shipped_model)}
+    assert ("Talkspire AI", "licenses_to", "Mirova Bank") in triples
+    bank = triples[("Talkspire AI", "licenses_to", "Mirova Bank")]
+    assert text[bank.tail_span[0]:bank.tail_span[1]] == "Mirova Bank"
+    assert bank.evidence.startswith("EXCLUSIVE-Mirova Bank")
+
+
 def test_html_left_in_a_text_field_is_read_as_text(shipped_model):
     text = ('<h1>Halvorsen licenses antibodies to Kestrel</h1><p>Halvorsen Biologics said on Tuesday it had agreed '
             'to license its antibody platform to <a href="https://kestrel.example/?a=1&amp;b=2">Kestrel '

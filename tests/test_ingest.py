@@ -185,6 +185,20 @@ def test_blank_markdown_keeps_the_words_and_the_length(text, read):
 
 
 @pytest.mark.parametrize("text, read", [
+    ("EXCLUSIVE-Mirova Bank licenses a model", "EXCLUSIVE Mirova Bank licenses a model"),
+    ("RPT-UPDATE 2-Orthea signs\nbody", "RPT UPDATE 2 Orthea signs\nbody"),
+    # not a slug: a drug code, a slug inside a line, a spaced dash
+    ("HLV-204 is in phase 3", "HLV-204 is in phase 3"),
+    ("Shares rose. UPDATE 1-Acme", "Shares rose. UPDATE 1-Acme"),
+    ("BRIEF - Acme buys Beta", "BRIEF - Acme buys Beta"),
+])
+def test_a_wire_slug_is_set_apart_from_the_headline(text, read):
+    from pipeline.stages.ingest import blank_wire_slugs
+
+    assert blank_wire_slugs(text) == read and len(read) == len(text)
+
+
+@pytest.mark.parametrize("text, read", [
     ("<p>Acme <b>Robotics</b> said.</p>", "\n  Acme    Robotics     said.\n   "),
     ("<script>var s = '<p>';</script>Body<br/>line<!-- c -->", " " * 31 + "Body\n    line" + " " * 10),
     # not markup: left as written

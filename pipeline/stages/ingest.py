@@ -233,6 +233,24 @@ def blank_markdown(text: str) -> str:
     return _MD_STRONG.sub(strong, _MD_LINK.sub(link, text))
 
 
+#: A wire service's headline slug joined to the headline by a hyphen: "EXCLUSIVE-Mirova Bank
+#: licenses ...", "UPDATE 2-Orthea ...", "RPT-BRIEF-Ionra ...". Only these words: "HLV-204"
+#: at a line's start is a drug code, not a slug.
+_WIRE_SLUG = re.compile(
+    r"(?m)^[ \t]*(?:(?:UPDATE|WRAPUP|RPT|REFILE|CORRECTED|CORRECTED-UPDATE|EXCLUSIVE|BRIEF|ANALYSIS|INSIGHT"
+    r"|FACTBOX|EXPLAINER|INTERVIEW|COLUMN|BREAKINGVIEWS|TIMELINE|FOCUS|SPECIAL REPORT|PRESS DIGEST"
+    r"|GRAPHIC|DEALTALK|BUZZ|MOVES|CORRECTION)(?: \d+)?-)+(?=\S)")
+
+
+def blank_wire_slugs(text: str) -> str:
+    """``text`` with the hyphen after a wire headline's slug made a space, so the name it
+    touches reads as a name ("EXCLUSIVE-Mirova Bank" reads "EXCLUSIVE Mirova Bank"). The
+    same length as ``text``."""
+    if "-" not in text:
+        return text
+    return _WIRE_SLUG.sub(lambda m: m.group(0).replace("-", " "), text)
+
+
 #: A line that starts a list item, never the continuation of a wrapped line.
 _LIST_ITEM_START = re.compile(r"\s*(?:[-*\u2022\u00b7\u2013\u2014]|\d{1,2}[.)])\s")
 
