@@ -124,6 +124,49 @@ def test_title_case_words_seen_only_in_headings_are_not_names():
     assert forms(text, cands) == ["Norvex Labs", "Norvex Labs"]
 
 
+def test_a_headline_names_its_parties_but_not_its_fragments():
+    # Named only in the headline: the name's shape or the word before it makes it a party.
+    text = ("Orvel Foods Buys Pasta Maker Tavolino\nThe Danish group will pay $90 million for the "
+            "Italian business.")
+    cands = [span(text, "Orvel Foods", "ORG"), span(text, "Tavolino", "ORG")]
+    assert forms(text, cands) == ["Orvel Foods", "Tavolino"]
+    # a fragment of a headline is not, nor a name shape on a later heading line
+    text = ("Fennec Therapeutics Secures Funding From Investors\nThe biotech raised $30 million.\n\n"
+            "Korrin Robotics Outlook\nThe robot maker expects growth.")
+    cands = [span(text, "Fennec Therapeutics Secures", "ORG"), span(text, "Korrin Robotics", "ORG")]
+    assert forms(text, cands) == []
+    # a headline given alone is one
+    text = "Orvel Foods Buys Pasta Maker Tavolino"
+    assert forms(text, [span(text, "Orvel Foods", "ORG")]) == ["Orvel Foods"]
+
+
+def test_a_body_named_x_of_y_is_one_name_but_two_bodies_are_not():
+    text = ("Halvard Energy pays the costs of NNHC, which is owned by the Ministry of Mines and Energy. "
+            "The project joins the University of Carrick and Felling Institute of Technology.")
+    cands = [span(text, "Ministry of Mines and Energy", "ORG"),
+             span(text, "University of Carrick and Felling Institute of Technology", "ORG")]
+    assert forms(text, cands) == ["Ministry of Mines and Energy"]
+
+
+def test_a_sentence_after_a_legal_suffix_is_not_part_of_the_name():
+    text = "It settled with PHYstar Inc. Quellent, which designs SerDes blocks, dropped its claims."
+    assert [text[s:e] for s, e in clean_span(text, 16, 37)] == ["PHYstar Inc.", "Quellent"]
+
+
+def test_more_words_that_make_a_person_tag_an_organization():
+    text = ("Jinfeng Dairy will make the yogurt. The state energy company's upstream arm, Sarawak Carigali, "
+            "will drill, and its card processor, Multicaixa Pagamentos, will bill.")
+    cands = [span(text, "Jinfeng Dairy", "PERSON"), span(text, "Sarawak Carigali", "PERSON"),
+             span(text, "Multicaixa Pagamentos", "PERSON")]
+    assert forms(text, cands) == ["Jinfeng Dairy", "Sarawak Carigali", "Multicaixa Pagamentos"]
+
+
+def test_a_listed_name_written_in_lower_case_is_a_party_at_once():
+    text = "Ostara renewed its research programme with imec on metrology."
+    assert decide_mentions(text, [span(text, "imec", "KNOWN")], known={"imec": "imec"},
+                           stop=frozenset())[0].text == "imec"
+
+
 def test_context_cue_makes_a_person_tag_an_organization():
     text = "The deal gives startup Zephyra a larger customer base."
     assert forms(text, [span(text, "Zephyra", "PERSON")]) == ["Zephyra"]

@@ -62,6 +62,10 @@ ORG_HEADS = frozenset({
     "institute", "foundation", "consortium", "alliance", "fund", "securities", "asset",
     "management", "payments", "pay", "retail", "stores", "markets", "wireless", "mobile",
     "cells", "batteries", "battery", "labs", "research", "interactive", "digital", "aviation",
+    "dairy", "dairies", "brewery", "breweries", "brewing", "steel", "railways", "hotels", "resorts",
+    "realty", "engineering", "construction", "textiles", "telecoms", "beverages", "cement",
+    "shipyard", "shipbuilding", "drilling", "refining", "bancorp", "leasing", "kraft", "servicos",
+    "servi\u00e7os", "servicios",
 })
 # Lower-case words just before a name that make it an organization ("startup Vexa").
 ORG_CUES_BEFORE = frozenset({
@@ -71,6 +75,8 @@ ORG_CUES_BEFORE = frozenset({
     "insurer", "lender", "bank", "retailer", "grocer", "airline", "carrier", "operator",
     "group", "conglomerate", "competitor", "competitors", "provider", "vendor", "manufacturer",
     "acquirer", "buyer", "peer", "peers", "spinout", "spin-off", "utility", "miner", "producer",
+    "arm", "affiliate", "processor", "distributor", "wholesaler", "contractor", "shipbuilder",
+    "refiner", "brewer", "brokerage", "consultancy", "telco", "shipper", "lessor",
 })
 ORG_CUES_AFTER = re.compile(
     r"^(?:-backed|-owned|-led|-based startup|['\u2019]s (?:board|shares|stock|chief|ceo|chips?|models?|"
@@ -314,6 +320,9 @@ def country_names() -> frozenset[str]:
 _BODY_HEADS = frozenset({"administration", "office", "bureau", "council", "board", "industry", "service",
                          "services", "commission", "agency", "ministry", "authority", "department",
                          "directorate", "inspectorate", "regulator", "tribunal", "secretariat"})
+#: Words that head a name written "X of Y" besides a public body's ("University of Lagos").
+_OF_HEADS = frozenset({"ministry", "department", "university", "institute", "college", "academy", "school",
+                       "bank", "commission", "agency", "authority", "bureau", "council", "directorate"})
 #: A trailing "of India", "for Europe" is not the head of a body's name.
 _OF_PLACE = re.compile(r"\s+(?:of|for)\s+(?:the\s+)?[A-Z][\w'\u2019.-]*(?:\s+[A-Z][\w'\u2019.-]*)?$")
 
@@ -380,7 +389,9 @@ def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
         bounds = [start, *(x for cut in cuts for x in cut), end]
         return [span for s, e in zip(bounds[::2], bounds[1::2]) for span in clean_span(text, s, e)]
     # "to" never joins one name: "carmakers from Ford to Toyota" names two.
-    separators = r"\n+|\s+[-\u2013\u2014]\s+|\s+to\s+"
+    # Nor does a sentence end after a legal suffix ("settled with PHYstar Inc. Quellent, which ...").
+    separators = (r"\n+|\s+[-\u2013\u2014]\s+|\s+to\s+"
+                  r"|(?:(?<=\bInc\.)|(?<=\bLtd\.)|(?<=\bCorp\.)|(?<=\bCo\.))\s+(?=[A-Z][a-z])")
     if not one_name:
         separators += r"|\s+and\s+|,\s+"
     for piece in re.split(f"({separators})", text[start:end]):
@@ -504,7 +515,12 @@ def plausible_form(form: str) -> bool:
         return False
     # Long names are headline fragments, except a public body's ("Food Safety and Standards
     # Authority of India").
-    return len(words) <= 4 or (len(words) <= 10 and _head_word(form) in _BODY_HEADS)
+    return len(words) <= 4 or (len(words) <= 10 and (
+        _head_word(form) in _BODY_HEADS
+        # "Ministry of Mines and Energy", "University of the Philippines Los Ba\u00f1os"
+        # but not two of them ("University of Carrick and Felling Institute of Technology").
+        or words[1] == "of" and words[0].casefold() in _OF_HEADS
+        and not any(w.casefold() in _OF_HEADS for w in words[2:])))
 
 
 def _looks_like_org_name(form: str) -> bool:
@@ -565,6 +581,19 @@ def _occurrences(text: str, form: str) -> Iterable[tuple[int, int]]:
 _PLURAL_ACRONYM = re.compile(r"^\s*\([A-Z]{2,}s\)")
 
 
+#: Fewest words of a first line read as a headline rather than a label.
+_HEADLINE_WORDS = 4
+
+
+def _in_headline(text: str, start: int) -> bool:
+    """Whether ``start`` lies on the article's first line and that line is a headline: at
+    least :data:`_HEADLINE_WORDS` words and no sentence end ("Case Study" is a label)."""
+    end = text.find("\n")
+    first = text[:end if end >= 0 else len(text)]  # a headline given alone is one too
+    return (start < len(first) and len(first.split()) >= _HEADLINE_WORDS
+            and not re.search(r"[.!?;:]$", first.strip()))
+
+
 def _never_an_organization(text: str, forms: Iterable[str], is_place: bool, places: frozenset[str]) -> bool:
     """Whether every mention of a name's ``forms`` shows it is not an organization's name.
 
@@ -574,7 +603,11 @@ def _never_an_organization(text: str, forms: Iterable[str], is_place: bool, plac
     spans = [o for f in forms for o in _occurrences(text, f)]
     return (
         any(_PLURAL_ACRONYM.match(text[e:e + 12]) for _, e in spans)  # "Large Language Models (LLMs)": a term
-        or all(in_heading(text, s) for s, _ in spans)  # titles, subheadings ("Case Study", "Looking Ahead")
+        # Subheadings and labels ("Case Study", "Looking Ahead"); a headline on the first line
+        # names its parties where a name's shape or the word before it says so ("Skjerva
+        # Kraft Buys Solar Developer Heliovale"), not its fragments ("Fennec Therapeutics Secures").
+        or all(in_heading(text, s) and not (_in_headline(text, s) and (
+            _looks_like_org_name(text[s:e]) or _has_cue(text, s, e))) for s, e in spans)
         or all(_quoted(text, s, e) for s, e in spans)  # a title in quotes: a game, show or product
         or _product_name(text, spans)  # "the Falcon platform", "its X mine", "drug Cardelix"
         or all(_MODEL_CODE.search(f) for f in forms)  # "A321neo", "QLN-301", "Airbus A321neo"
@@ -674,7 +707,8 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
         elif key in cued or any(_looks_like_org_name(f) for f in forms[key]):
             accepted.add(key)
     for key, vote in lower_votes.items():
-        if key not in persons and lower_case_brand(lower_forms[key], vote + votes.get(key, Counter()), stop):
+        if key not in persons and (vote["KNOWN"] or key in known  # "imec": listed as written
+                                   or lower_case_brand(lower_forms[key], vote + votes.get(key, Counter()), stop)):
             accepted.add(key)
             forms[key] |= lower_forms[key]
     # The first word of an accepted multi-word name is the name's short form
