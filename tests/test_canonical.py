@@ -159,6 +159,17 @@ def test_a_short_form_also_written_with_a_designator_does_not_join_a_unit():
     assert result["Harlow Media"] == {"Harlow Media", "Harlow"}
 
 
+def test_a_short_form_the_text_calls_the_parent_stays_apart_from_its_unit():
+    text = ("Lumencart Media, the retail-media arm of Dutch online grocer Lumencart, has hired Metricle. "
+            "Metricle will read data from Lumencart's app.")
+    result = text_groups(text, "Lumencart Media", "Lumencart", "Metricle")
+    assert result["Lumencart"] == {"Lumencart"} and result["Lumencart Media"] == {"Lumencart Media"}
+    # without the statement the short form is the unit's, as before
+    text = "Lumencart Media has hired Metricle. Metricle will read data from Lumencart's app."
+    assert text_groups(text, "Lumencart Media", "Lumencart", "Metricle")["Lumencart Media"] == {
+        "Lumencart Media", "Lumencart"}
+
+
 def test_a_name_without_its_leading_generic_word_is_the_same_party():
     text = "Grupo Almaz\u00e1n agreed to buy Delacroix. Almaz\u00e1n said the bridges business fits."
     assert text_groups(text, "Grupo Almaz\u00e1n", "Delacroix", "Almaz\u00e1n")["Grupo Almaz\u00e1n"] == {

@@ -85,6 +85,8 @@ def test_owned_and_backed_compounds_name_the_organization_but_other_compounds_do
     text = "Sony-owned Crunchyroll leads. Sony-Ericsson was a venture. Sony said little."
     cands = [span(text, "Sony", "ORG", 2), span(text, "Crunchyroll", "ORG")]
     assert forms(text, cands) == ["Sony", "Crunchyroll", "Sony"]
+    text = "The vans run on Kestrel-made cells. Kestrel-style packs differ. Kestrel said little."
+    assert forms(text, [span(text, "Kestrel", "ORG", 2)]) == ["Kestrel", "Kestrel"]
 
 
 def test_stop_list_and_headline_fragments_are_dropped():

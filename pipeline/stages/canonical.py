@@ -203,6 +203,29 @@ def defined_aliases(text: str, mentions: Sequence[Mention]) -> Iterator[tuple[Me
             yield mention, other
 
 
+#: Between a unit's name and its parent's short name in one sentence: "Lumencart Media, the
+#: retail-media arm of Dutch online grocer Lumencart", "Nucera, a unit majority-owned by Nucor".
+_UNIT_OF_PARENT = re.compile(r"\b(?:(?:subsidiary|unit|division|arm|affiliate)\s+of|owned\s+by)\s+(?:the\s+)?"
+                             r"(?:[\w-]+\s+){0,4}$")
+
+
+def stated_apart(text: str, mentions: Sequence[Mention]) -> set[frozenset[str]]:
+    """Keys of names the text itself calls a unit and its parent (:data:`_UNIT_OF_PARENT`
+    between two mentions, no sentence end between): they are two parties even where one
+    name begins the other."""
+    apart = set()
+    for i, first in enumerate(mentions):
+        for second in mentions[i + 1:]:
+            if second.start - first.end > 120:
+                break
+            gap = text[first.end:second.start]
+            if not re.search(r"[.;!?]\s|\n", gap) and _UNIT_OF_PARENT.search(gap):
+                a, b = name_key(first.text), name_key(second.text)
+                if a and b and a != b:
+                    apart.add(frozenset((a, b)))
+    return apart
+
+
 def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None = None,
                    text: str | None = None) -> list[Party]:
     """Group mentions into parties, each with one canonical name.
@@ -219,7 +242,8 @@ def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None 
     form written earlier is an organization of its own ("Prixa" before "Prixa Ventures").
     Of several such names the earliest wins (the parent introduced before its units);
     a short form the article also writes with a designator or legal suffix ("Brightpath
-    Group") is an organization of its own too.
+    Group") is an organization of its own too, and so is one the text calls the longer
+    name's parent ("Lumencart Media, the retail-media arm of Dutch online grocer Lumencart").
     """
     mentions = sorted(set(mentions), key=lambda m: (m.start, m.end, m.text))
     by_key: dict[str, list[Mention]] = defaultdict(list)
@@ -256,6 +280,7 @@ def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None 
         for mention, other in defined_aliases(text, mentions):
             if name_key(mention.text) and name_key(other.text):
                 union(name_key(mention.text), name_key(other.text))
+    apart = stated_apart(text, mentions) if text is not None else set()
     title_end = _title_end(text) if text is not None else 0
     body = {k: [m.start for m in by_key[k]
                 if text is None or not (m.start < title_end or in_heading(text, m.start))] for k in keys}
@@ -284,7 +309,8 @@ def group_mentions(mentions: Iterable[Mention], known: Mapping[str, str] | None 
         if not longer or written_longer(a):
             continue
         own = first(find(a))
-        earlier = sorted((at, r) for r in longer if (at := first(r, False)) < own)
+        earlier = sorted((at, r) for r in longer if (at := first(r, False)) < own
+                         and not any(frozenset((a, b)) in apart for b in keys if find(b) == r))
         if earlier:
             union(a, earlier[0][1])
     groups: dict[str, list[Mention]] = defaultdict(list)

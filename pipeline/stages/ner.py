@@ -560,14 +560,16 @@ def _has_cue(text: str, start: int, end: int) -> bool:
     return bool(ORG_CUES_AFTER.match(text[end:end + 40]))
 
 
-#: Hyphenated words after a name that still name its organization ("Sony-owned Crunchyroll").
-_NAME_COMPOUNDS = r"(?:owned|backed|led|controlled|funded|financed|run|affiliated)\b"
+#: Hyphenated words after a name that still name its organization ("Sony-owned Crunchyroll",
+#: "CATL-made cells", "Kestrel-built trains").
+_NAME_COMPOUNDS = (r"(?:owned|backed|led|controlled|funded|financed|run|affiliated|made|built|designed|"
+                   r"supplied|branded|operated|developed|engineered)\b")
 
 
 @lru_cache(maxsize=16384)
 def form_pattern(form: str) -> re.Pattern:
     """A form as a whole name: not part of a longer word, "X&Y" or a hyphenated compound,
-    except "X-owned", "X-backed", "X-led" and the like, which name X. A double hyphen is a
+    except "X-owned", "X-backed", "X-led", "X-made" and the like, which name X. A double hyphen is a
     dash, not a compound: "NEW YORK--(BUSINESS WIRE)--Harborline Bank today announced"."""
     return re.compile(r"(?<![\w&])(?<!(?<!-)-)" + re.escape(form) + r"(?![\w&]|-(?!" + _NAME_COMPOUNDS + r")\w)")
 
