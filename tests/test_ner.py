@@ -28,6 +28,9 @@ def test_clean_span_splits_lines_and_drops_possessive_and_article():
 @pytest.mark.parametrize("text, expected", [
     ("Ferrox Dynamics, Loomis Robotics", ["Ferrox Dynamics", "Loomis Robotics"]),
     ("Vexa AI and Korrin Robotics", ["Vexa AI", "Korrin Robotics"]),
+    ("University of Carrick and Felling Institute of Technology",
+     ["University of Carrick", "Felling Institute of Technology"]),
+    ("Ministry of Mines and Energy", ["Ministry of Mines and Energy"]),
     ("Helix Labs, and Orbit Systems", ["Helix Labs", "Orbit Systems"]),
     ("Ford to Toyota", ["Ford", "Toyota"]),  # "carmakers from Ford to Toyota"
     ("Tessaro Logistics to Halden Group", ["Tessaro Logistics", "Halden Group"]),
@@ -142,12 +145,13 @@ def test_a_headline_names_its_parties_but_not_its_fragments():
     assert forms(text, [span(text, "Orvel Foods", "ORG")]) == ["Orvel Foods"]
 
 
-def test_a_body_named_x_of_y_is_one_name_but_two_bodies_are_not():
+def test_a_body_named_x_of_y_is_one_name_and_two_bodies_are_two():
     text = ("Halvard Energy pays the costs of NNHC, which is owned by the Ministry of Mines and Energy. "
             "The project joins the University of Carrick and Felling Institute of Technology.")
     cands = [span(text, "Ministry of Mines and Energy", "ORG"),
              span(text, "University of Carrick and Felling Institute of Technology", "ORG")]
-    assert forms(text, cands) == ["Ministry of Mines and Energy"]
+    assert forms(text, cands) == ["Ministry of Mines and Energy", "University of Carrick",
+                                  "Felling Institute of Technology"]
 
 
 def test_a_sentence_after_a_legal_suffix_is_not_part_of_the_name():

@@ -347,6 +347,16 @@ _LIST_HEADS = ORG_HEADS - _BODY_HEADS - {"inc", "inc.", "corp", "corp.", "co.", 
 _LIST_SEPARATOR = re.compile(r",\s+(?:and\s+)?|\s+and\s+")
 
 
+def _of_name_then_name(before: list[str], after: list[str]) -> bool:
+    """Whether words before a separator are a whole "X of Y" name ("University of Carrick")
+    and the words after it another name with its own head word ("Felling Institute of
+    Technology"), not the rest of one body's name ("Ministry of Mines and Energy")."""
+    heads = ORG_HEADS | _BODY_HEADS | _OF_HEADS
+    return (len(before) >= 3 and before[0].casefold() in _OF_HEADS and before[1] == "of"
+            and len(after) >= 2 and after[0][:1].isupper() and after[0].casefold() not in heads
+            and any(w.casefold() in ORG_HEADS | _OF_HEADS for w in after[1:]))
+
+
 def _list_cuts(text: str, start: int, end: int, head: str) -> list[tuple[int, int]]:
     """``(start, end)`` of the separators of a list of full names inside one span: a comma
     or "and" right after an organization word ("Ferrox Dynamics, Loomis Robotics") and
@@ -363,7 +373,9 @@ def _list_cuts(text: str, start: int, end: int, head: str) -> list[tuple[int, in
             if not (after[:1] == ["the"] and before and before[-1].casefold() in _LIST_HEADS):
                 continue
             after = after[1:]
-        if (before and after and before[-1].casefold() in _LIST_HEADS and after[0][:1].isupper()
+        if _of_name_then_name(before, after):  # "University of Carrick and Felling Institute of Technology"
+            cuts.append((m.start(), m.end()))
+        elif (before and after and before[-1].casefold() in _LIST_HEADS and after[0][:1].isupper()
                 and after[0].casefold().strip(".,") not in LEGAL_SUFFIXES
                 and not re.fullmatch(r"(?:[A-Z]\.)+", after[0])  # "Bank of America, N.A."
                 and any(w.casefold() not in ORG_HEADS for w in after)):  # "Harbor Energy and Power"
