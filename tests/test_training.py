@@ -53,7 +53,7 @@ def holder_doc(i: int, investor: str, startup: str, split: str) -> Document:
 def test_retraining_on_users_labels_teaches_a_new_phrasing(tmp_path, shipped_model):
     """A phrasing the shipped model misses is learned from a few labeled examples (issue 3)."""
     from pipeline import extract
-    from pipeline.models import load_model
+    from pipeline.models import load_model, read_meta
     from pipeline.training.train import train
 
     probe = PHRASE.format(startup="Brightline Agro", investor="Westmarch Capital") + \
@@ -68,6 +68,12 @@ def test_retraining_on_users_labels_teaches_a_new_phrasing(tmp_path, shipped_mod
     meta = train([path], tmp_path / "model", init=shipped_model.directory, epochs=6, seed=3, version="user-1")
     assert meta["version"] == "user-1" and "dev_before" in meta["metrics"] and "dev" in meta["metrics"]
     assert meta["metrics"]["dev"]["micro"]["f1"] >= meta["metrics"]["dev_before"]["micro"]["f1"]
+    kept = read_meta(shipped_model.directory)  # the recognizer is kept, and its description with it
+    assert (meta["base_models"]["ner"], meta["ner_training"]) == (kept["base_models"]["ner"], kept["ner_training"])
+    ner_files = sorted(p.relative_to(shipped_model.directory / "ner")
+                       for p in (shipped_model.directory / "ner").rglob("*") if p.is_file())
+    assert ner_files and all((tmp_path / "model" / "ner" / f).read_bytes()
+                             == (shipped_model.directory / "ner" / f).read_bytes() for f in ner_files)
     retrained = load_model(tmp_path / "model")
     after = {(t.head, t.relation, t.tail) for t in extract(probe, model=retrained)}
     assert wanted in after

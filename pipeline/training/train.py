@@ -165,8 +165,10 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
             shutil.rmtree(staging / "ner", ignore_errors=True)
             ner_info = train_ner(train_docs, staging / "ner", epochs=ner_epochs, seed=seed)
             (staging / NER_DONE).write_text(json.dumps(ner_info))
-    elif init is not None and (Path(init) / "ner").exists() and not (staging / "ner").exists():
-        shutil.copytree(Path(init) / "ner", staging / "ner")
+    elif init is not None and (Path(init) / "ner").exists():
+        if not (staging / "ner").exists():
+            shutil.copytree(Path(init) / "ner", staging / "ner")
+        ner_info = init_meta.get("ner_training")  # the kept recognizer is the one ``init`` trained
     if resuming and (staging / EXAMPLES).exists():
         examples = [Example(**{**e, "window": tuple(e["window"])})
                     for e in json.loads((staging / EXAMPLES).read_text())]
