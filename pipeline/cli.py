@@ -348,18 +348,23 @@ def evaluate_cmd(
                                                   "Default: the gold documents' own text."),
     model: Optional[Path] = ModelOption,
     split: Optional[str] = typer.Option(None, help="Score only documents of this split (train, dev, test)."),
+    industry: Optional[str] = typer.Option(
+        None, help="Score only documents of these industries, comma-separated; 'held-out' stands for the industries "
+                   "no model is trained on (airlines, chemicals, insurance)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     save: bool = typer.Option(False, "--save", help="Store the result in the model's meta.json under metrics."),
 ) -> None:
     """Score extraction against gold triples: per-relation P/R/F1, micro, alliance, pairs.
 
     Example: alliances evaluate ../shared/eval/seeds_gold.jsonl ../shared/seeds
+    Example: alliances evaluate corpus/docs --split test --industry held-out
     """
     from pipeline.training.evaluate import format_table
     from pipeline.training.run_eval import evaluate
 
+    industries = sorted({name.strip() for name in (industry or "").split(",") if name.strip()})
     try:
-        result = evaluate(gold, inputs or [], model=model, split=split, save=save)
+        result = evaluate(gold, inputs or [], model=model, split=split, save=save, industries=industries)
     except AlliancesError as e:
         _fail(e)
     typer.echo(json.dumps(result, indent=2) if as_json else format_table(result))

@@ -149,3 +149,23 @@ def test_extract_skips_non_english_and_duplicates_unless_asked(tmp_path, tiny_mo
                                  "--all-languages", "--keep-duplicates"])
     assert result.exit_code == 0, result.output
     assert "4 articles," in result.output and "0 skipped" in result.output
+
+
+def test_evaluate_scores_only_the_industries_asked_for(tmp_path):
+    """``--industry`` keeps the gold documents of those industries ('held-out' names the ones
+    no model trains on); a name no document has is a one-line error, not a smaller sample."""
+    gold = tmp_path / "gold.jsonl"
+    records = [json.loads(line) for line in (DATA / "mini_corpus.jsonl").read_text().splitlines()]
+    records[0]["industry"] = "airlines"  # one held-out document beside five others
+    gold.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = runner.invoke(app, ["evaluate", str(gold), "--industry", "held-out", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output[result.output.index("{"):])["docs"] == 1
+    result = runner.invoke(app, ["evaluate", str(gold), "--industry", "autos, pharma", "--json"])
+    assert json.loads(result.output[result.output.index("{"):])["docs"] == 2
+    result = runner.invoke(app, ["evaluate", str(gold), "--industry", "autos,pharmaa"])
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("error: [E001]") and "gold.jsonl: no documents of industry 'pharmaa'" in line
+    result = runner.invoke(app, ["evaluate", str(DATA / "mini_corpus.jsonl"), "--industry", "held-out"])
+    assert result.exit_code == 1 and "no documents of the held-out industries" in result.output

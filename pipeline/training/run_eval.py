@@ -64,12 +64,18 @@ def cooccurrence_baseline(analyses) -> dict[str, list[tuple[str, str, str]]]:
     return preds
 
 
+HELD_OUT = "held-out"  # an industry name for evaluate(): the industries no model trains on
+
+
 def evaluate(gold: str | Path, inputs: Sequence[str | Path] = (), model=None, split: str | None = None,
-             save: bool = False) -> dict:
+             save: bool = False, industries: Sequence[str] = ()) -> dict:
     """Score extraction against ``gold``.
 
     ``inputs`` are articles to extract from (matched to gold by doc_id), or one
     Parquet file/directory of predictions; empty means the gold documents' own text.
+    ``split`` and ``industries`` keep only the gold documents of that split and of those
+    industries; ``"held-out"`` among them stands for those of
+    :data:`~pipeline.training.train.HELD_OUT_INDUSTRIES` that the gold file has.
     With ``save`` the result is stored in the model's ``meta.json`` under ``metrics``.
     """
     from pipeline.extract import analyse, classify
@@ -77,7 +83,7 @@ def evaluate(gold: str | Path, inputs: Sequence[str | Path] = (), model=None, sp
     from pipeline.stages.ingest import read_articles
     from pipeline.training.corpus import read_corpus
     from pipeline.training.evaluate import expected_calibration_error, judge, score, GoldDocument
-    from pipeline.training.train import split_of
+    from pipeline.training.train import HELD_OUT_INDUSTRIES, split_of
 
     gold = Path(gold)
     docs = read_corpus(gold, require_text=False)  # names a missing path
@@ -85,6 +91,20 @@ def evaluate(gold: str | Path, inputs: Sequence[str | Path] = (), model=None, sp
         docs = [d for d in docs if split_of(d) == split]
         if not docs:
             raise InputError(f"{gold}: no documents in split {split!r}")
+    if industries:
+        present = {d.industry for d in docs}
+        wanted_industries = set(industries) - {HELD_OUT}
+        if HELD_OUT in industries:
+            if not HELD_OUT_INDUSTRIES & present:
+                raise InputError(f"{gold}: no documents of the held-out industries "
+                                 f"({', '.join(sorted(HELD_OUT_INDUSTRIES))})" + (f" in split {split!r}" if split else ""))
+            wanted_industries |= HELD_OUT_INDUSTRIES & present
+        unknown = sorted(wanted_industries - present)
+        if unknown:  # a misspelt name would otherwise just shrink the sample
+            raise InputError(f"{gold}: no documents of industry {unknown[0]!r}" + (f" in split {split!r}" if split else "")
+                             + f"; industries here: {', '.join(sorted(i for i in present if i))}")
+        docs = [d for d in docs if d.industry in wanted_industries]
+        industries = sorted(set(industries))
     wanted = {d.doc_id for d in docs}
     predictions: dict[str, list] = defaultdict(list)
     parquet = len(inputs) == 1 and (Path(inputs[0]).suffix == ".parquet" or
@@ -124,7 +144,7 @@ def evaluate(gold: str | Path, inputs: Sequence[str | Path] = (), model=None, sp
     result["model_version"] = loaded.version
     if save:
         meta = read_meta(loaded.directory)
-        name = f"{gold.stem}" + (f":{split}" if split else "")
+        name = f"{gold.stem}" + (f":{split}" if split else "") + (f":{'+'.join(sorted(industries))}" if industries else "")
         meta.setdefault("metrics", {})[name] = result
         meta.pop("format_version", None)
         write_meta(loaded.directory, meta)
