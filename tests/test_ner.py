@@ -121,6 +121,17 @@ def test_a_country_is_a_place_not_a_party_nor_a_short_form():
     assert forms(text, cands) == ["Taiwan Semiconductor Manufacturing", "Qubitra", "Bank Indonesia"]
 
 
+def test_smaller_countries_and_nationalities_are_not_parties_either():
+    text = ("NNHC is wholly owned by Namibia's Ministry of Mines and Energy. "
+            "The Emirati fund joined Saudi Aramco and Bank of Namibia in the round.")
+    cands = [span(text, "NNHC", "ORG"), span(text, "Namibia", "GPE"), span(text, "Namibia", "ORG"),
+             span(text, "Ministry of Mines and Energy", "ORG"), span(text, "Emirati", "ORG"),
+             span(text, "Saudi Aramco", "ORG"), span(text, "Bank of Namibia", "ORG")]
+    # A tagger that reads "Namibia" or "Emirati" as an organization is overruled; names
+    # built on them are not.
+    assert forms(text, cands) == ["NNHC", "Ministry of Mines and Energy", "Saudi Aramco", "Bank of Namibia"]
+
+
 def test_title_case_words_seen_only_in_headings_are_not_names():
     text = ("Market Outlook\nNorvex Labs Expands\nNorvex Labs said on Monday it would hire 40 staff."
             "\n\nLooking Ahead: Quiet Quarters\nThe firm expects slower growth.")
