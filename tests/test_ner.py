@@ -247,6 +247,28 @@ def test_more_place_readings_of_a_town():
     assert forms(text, cands) == ["Polarlys", "Puna Azul", "Polarlys"]
 
 
+def test_a_town_that_begins_a_name_is_no_short_form_unless_it_acts_alone():
+    text = ("A Madrid commercial court ruled against Zipp Eats. The Madrid Commercial Court said Zipp "
+            "copied the colour. Riders in Madrid are paid by the hour.")
+    cands = [span(text, "Zipp Eats", "ORG"), span(text, "Madrid Commercial Court", "ORG"),
+             span(text, "Madrid", "GPE", 2)]
+    assert "Madrid" not in forms(text, cands)
+    # A company named after its town keeps the town's name as its short form when the
+    # name alone acts ("Santos said").
+    text = "Santos Energy bought the field. Santos said the deal closes in May."
+    assert forms(text, [span(text, "Santos Energy", "ORG"), span(text, "Santos", "GPE", 1)]) == [
+        "Santos Energy", "Santos"]
+
+
+def test_a_company_from_a_town_and_an_overseas_territory_are_places():
+    text = ("The trophy went to Brembati Automazione, a family-owned company from Bergamo. Vesta plans "
+            "six flights from French Guiana. Halvard agreed to buy the company from Blackstone.")
+    cands = [span(text, f, "ORG") for f in
+             ("Brembati Automazione", "Bergamo", "Vesta", "French Guiana", "Halvard", "Blackstone")]
+    # Blackstone is a town too, but "buy the company from Blackstone" names the seller.
+    assert forms(text, cands) == ["Brembati Automazione", "Vesta", "Halvard", "Blackstone"]
+
+
 def test_a_defined_plural_term_and_a_plural_seen_in_lower_case_are_not_names():
     text = ("Training Large Language Models (LLMs) needs chips from Nvidia.\n"
             "Turbine and cable factories are booked; turbines are scarce.")
@@ -286,6 +308,8 @@ def test_a_full_name_listed_after_a_person_is_a_person():
     ("Castor Partners is led by Elena Vukovic, who ran the coatings business at PPG.", "Elena Vukovic"),
     ("Its chief executive, Maya Okonkwo, spoke to us.", "Maya Okonkwo"),
     ("Graniva has hired Mariana Costa from Halloran Genetics.", "Mariana Costa"),
+    ("Her duties pass to its general counsel, Dov Amsel, for now.", "Dov Amsel"),
+    ("Mayor Gabor Kertesz said at the opening that Tiszavar had waited years.", "Gabor Kertesz"),
 ])
 def test_more_contexts_that_call_a_name_a_person(text, person):
     assert person not in forms(text, [span(text, person, "ORG")])

@@ -14,16 +14,17 @@ and decides per *document* which surface forms are organizations:
 - context: a PERSON/GPE/PRODUCT candidate preceded by "startup", "rival", "maker"...,
   or followed by "-backed", "Inc." is an organization;
 - a stop list of terms that are never organizations (``resources/not_organizations.txt``), and
-  country and region names, which are places, never an organization on their own
+  country, territory and region names, which are places, never an organization on their own
   (``resources/countries.txt``);
 - names that every mention shows to be something else: a town of GeoNames read as a place
-  ("a plant in Dongguan", "from Bergen to Stavanger"), a quoted title, a model code
-  ("A321neo"), a product or site ("the Falcon platform", "the Kettle Lake mine"); names a
+  ("a plant in Dongguan", "from Bergen to Stavanger", "a company from Bergamo"), a quoted
+  title, a model code ("A321neo"), a product or site ("the Falcon platform", "the Kettle Lake mine"); names a
   third of whose mentions are a product's and none an organization's ("heart-failure drug
   Cardelix", "the Halo insulin pump"); terms defined with a plural abbreviation
   ("Large Language Models (LLMs)");
-- short forms: a name's first word (not a nationality: "Norwegian") and its longer
-  beginnings ("Siam Orchid" of "Siam Orchid Hospitality").
+- short forms: a name's first word (not a nationality: "Norwegian"; not a town unless it
+  acts alone: "Madrid" of "Madrid Commercial Court") and its longer beginnings ("Siam
+  Orchid" of "Siam Orchid Hospitality").
 
 Every accepted form is then found wherever it occurs in the document, so one
 mis-tagged mention does not lose a party. Spans never cross a line break and never
@@ -101,7 +102,7 @@ PERSON_CUE_AFTER = re.compile(
 PERSON_CUE_BEFORE = re.compile(
     r"(?:\b(?:chief executive|chief \w+ officer|ceo|cfo|cto|coo|founders?|co-founders?|cofounders?|"
     r"(?:deputy )?governor|analyst|economist|strategist|chairman|chairwoman|spokesman|spokeswoman|"
-    r"spokesperson|professor|minister|managing partner|general partner|"
+    r"spokesperson|professor|minister|managing partner|general partner|senior partner|general counsel|mayor|"
     r"director|president|(?:finance|technology|operating|commercial|marketing|investment|technical|"
     r"strategy|product|risk|executive|studio|division|unit) (?:chief|head|boss))|"
     r"\b(?:mr|ms|mrs|dr)\.)(?:,|[ \t]+and)?[ \t]+$", re.IGNORECASE)
@@ -215,6 +216,11 @@ _NOT_PLACE_BEFORE = re.compile(
     r"deals?|sell\w*|sold|offers?|switch\w*|moved?|went|go(?:es|ne)?|turn\w*|belong\w*|supply\w*|"
     r"licen[cs]e\w*|bids?|merger|talks)\s+(?:\w+\s+)?$", re.IGNORECASE)
 _PLACE_NOUN_AFTER = re.compile(r"^\s+(?:province|state|region|county|district|prefecture|municipality)\b")
+# "a family-owned company from Bergamo", "two start-ups from Tartu": a company's home, not
+# its supplier; not "bought the company from Blackstone", where it is the seller.
+_MAKER_FROM = re.compile(r"\b(?:an?|one|two|three|four|five|several)\s+(?:[\w-]+\s+){0,3}?"
+                         r"(?:compan(?:y|ies)|firms?|makers?|groups?|start-?ups?|manufacturers?|producers?|"
+                         r"businesses|operators?|developers?|exhibitors?|teams?)\s+$", re.IGNORECASE)
 _TO_PLACE = re.compile(r"^\s+to\s+([A-Z][\w'\u2019-]*)(?:\s+([A-Z][\w'\u2019-]*))?")
 # "the Bristol developer", "a Helsinki studio", "its Helsinki rival".
 _PLACE_ADJECTIVE = re.compile(r"\b(?:[Tt]he|an?|its|their)\s+$")
@@ -297,6 +303,8 @@ def _place_mention(text: str, start: int, end: int, places: frozenset[str]) -> b
     if items:
         return name_key(_LIST_ITEM.split(items)[0]) in places
     if preposition == "from":  # "routes from Bergen to Kirkenes", not "buys steel from Salzgitter"
+        if _MAKER_FROM.search(before[:m.start()]):
+            return True  # "a family-owned company from Bergamo"
         destination = _TO_PLACE.match(text[end:end + 40])
         return bool(destination) and (name_key(destination.group(1)) in places  # "to Marseille", "to San Diego"
                                       or name_key(" ".join(destination.groups(""))) in places)
@@ -629,6 +637,15 @@ def _never_an_organization(text: str, forms: Iterable[str], is_place: bool, plac
     )
 
 
+def _town_only(text: str, word: str, vote: Counter) -> bool:
+    """Whether a town's name that begins a longer name is only a town where it stands alone:
+    the tagger never read it as an organization, and no mention of it alone is followed by
+    what organizations do ("Santos said")."""
+    if vote["ORG"]:
+        return False
+    return not any(_ORG_DOES.match(text[e:e + 30]) or _has_cue(text, s, e) for s, e in _occurrences(text, word))
+
+
 def _tagged_only(vote: Counter, labels: tuple[str, ...]) -> bool:
     """Whether the tagger read a form as one of ``labels`` and never as an organization."""
     return any(vote[label] for label in labels) and not vote["ORG"]
@@ -731,6 +748,9 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
     # Directorate" ... "Norwegian waters"). Its longer beginnings are short forms too, so
     # "Siam Orchid" of "Siam Orchid Hospitality" and "Lumen & Pike" of "Lumen & Pike Process
     # Technologies" are read whole, not as "Siam" and "Lumen".
+    # Nor a town the name begins with ("Madrid" of "Madrid Commercial Court", "Kellheim" of
+    # "Kellheim University"), unless the tagger or the words after it say the town's name
+    # alone is an organization ("Santos said").
     for key in list(accepted):
         for form in list(forms[key]):
             words = form.split()
@@ -739,7 +759,8 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
             if (len(words) > 1 and len(first) >= 3 and first[0].isupper() and first.isalpha()
                     and first.casefold() not in GENERIC_FIRST_WORDS
                     and not _tagged_only(votes[short], ("NORP",))
-                    and short not in stop and short not in known and short not in countries):
+                    and short not in stop and short not in known and short not in countries
+                    and not (short in places and _town_only(text, first, votes[short]))):
                 accepted.add(short)
                 forms[short].add(first)
             if any(w.islower() for w in words):
