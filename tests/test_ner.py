@@ -310,9 +310,18 @@ def test_a_full_name_listed_after_a_person_is_a_person():
     ("Graniva has hired Mariana Costa from Halloran Genetics.", "Mariana Costa"),
     ("Her duties pass to its general counsel, Dov Amsel, for now.", "Dov Amsel"),
     ("Mayor Gabor Kertesz said at the opening that Tiszavar had waited years.", "Gabor Kertesz"),
+    ("It named Karin Lindqvist, a former chief technology officer of Fjordvest Bank, to its board.",
+     "Karin Lindqvist"),
+    ("Sixfold hired two football agents, Kwame Asante and Lotte Verhoeven, last month.", "Kwame Asante"),
 ])
 def test_more_contexts_that_call_a_name_a_person(text, person):
     assert person not in forms(text, [span(text, person, "ORG")])
+
+
+def test_companies_listed_after_a_plural_noun_that_is_no_role_stay_organizations():
+    text = "The fund backed two chip designers, Korrin Robotics and Vexa Labs, last year."
+    assert forms(text, [span(text, "Korrin Robotics", "ORG"), span(text, "Vexa Labs", "ORG")]) == [
+        "Korrin Robotics", "Vexa Labs"]
 
 
 def test_who_after_a_company_in_a_prepositional_phrase_is_not_a_person_cue():

@@ -94,7 +94,7 @@ _ROLE = (r"(?:analyst|economist|strategist|executive|officer|director|founder|co
          r"spokesperson|professor|minister|secretary|researcher|lawyer|attorney|head of|ceo|cfo|cto|coo)")
 PERSON_CUE_AFTER = re.compile(
     r"^(?:, (?:(?:an?|the|its|their|his|her) )?"
-    r"(?:(?!(?:whose|which|that|where|company|firm|startup|group|unit)\b)[\w-]+ ){0,2}" + _ROLE
+    r"(?:(?!(?:whose|which|that|where|company|firm|startup|group|unit)\b)[\w-]+ ){0,3}" + _ROLE
     + r"(?=\s+(?:at|of|for|with|in|on|and|who|from)\b|\s*[,.;)])"
     # "X took over at", "X would become president of", "X stepped down".
     r"|(?: (?:has|had|will|would))? (?:took over (?:at|as)|(?:become|became) (?:its |the )?(?:president|chief|ceo|"
@@ -105,7 +105,11 @@ PERSON_CUE_BEFORE = re.compile(
     r"spokesperson|professor|minister|managing partner|general partner|senior partner|general counsel|mayor|"
     r"director|president|(?:finance|technology|operating|commercial|marketing|investment|technical|"
     r"strategy|product|risk|executive|studio|division|unit) (?:chief|head|boss))|"
-    r"\b(?:mr|ms|mrs|dr)\.)(?:,|[ \t]+and)?[ \t]+$", re.IGNORECASE)
+    r"\b(?:mr|ms|mrs|dr)\.)(?:,|[ \t]+and)?[ \t]+$"
+    # A list of people after their plural role: "hired two agents, Kwame Asante and ...",
+    # "appointed two directors: Karin Lindqvist, ...".
+    r"|\b(?:directors|executives|agents|analysts|economists|lawyers|bankers|managers|scientists|"
+    r"researchers|engineers|co-founders|cofounders)[,:][ \t]+$", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\n\s*")
 _LEAD_ARTICLE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE_TAIL = re.compile(r"['\u2019]s?(?=\s|$)")
