@@ -752,9 +752,9 @@ def decide_mentions(text: str, candidates: Iterable[tuple[int, int, str]],
     # Directorate" ... "Norwegian waters"). Its longer beginnings are short forms too, so
     # "Siam Orchid" of "Siam Orchid Hospitality" and "Lumen & Pike" of "Lumen & Pike Process
     # Technologies" are read whole, not as "Siam" and "Lumen".
-    # Nor a town the name begins with ("Madrid" of "Madrid Commercial Court", "Kellheim" of
-    # "Kellheim University"), unless the tagger or the words after it say the town's name
-    # alone is an organization ("Santos said").
+    # Nor a GeoNames town the name begins with ("Madrid" of "Madrid Commercial Court",
+    # "Stockholm" of "Stockholm District Court"), unless the tagger or the words after it say
+    # the town's name alone is an organization ("Santos said").
     for key in list(accepted):
         for form in list(forms[key]):
             words = form.split()
