@@ -273,13 +273,19 @@ def _product_mention(text: str, start: int, end: int) -> bool:
                 or _PRODUCT_BEFORE.search(text[max(0, start - 20):start]))
 
 
+def _acts_as_organization(text: str, start: int, end: int) -> bool:
+    """Whether a mention's words say an organization is meant: a cue ("startup X", "X Inc.")
+    or what only organizations do ("X said", "X, which employs")."""
+    return _has_cue(text, start, end) or bool(_ORG_DOES.match(text[end:end + 30]))
+
+
 def _product_name(text: str, spans: list[tuple[int, int]]) -> bool:
     """Whether a name reads as a product or site: a third of its mentions say so and none
     says it is an organization ("Tsubaki's antifungal Mycenta", "the Halo insulin pump")."""
     cued = sum(_product_mention(text, s, e) for s, e in spans)
     if not cued or cued * 3 < len(spans):
         return False
-    return not any(_has_cue(text, s, e) or _ORG_DOES.match(text[e:e + 30]) for s, e in spans)
+    return not any(_acts_as_organization(text, s, e) for s, e in spans)
 
 
 def _quoted(text: str, start: int, end: int) -> bool:
@@ -647,7 +653,7 @@ def _town_only(text: str, word: str, vote: Counter) -> bool:
     what organizations do ("Santos said")."""
     if vote["ORG"]:
         return False
-    return not any(_ORG_DOES.match(text[e:e + 30]) or _has_cue(text, s, e) for s, e in _occurrences(text, word))
+    return not any(_acts_as_organization(text, s, e) for s, e in _occurrences(text, word))
 
 
 def _tagged_only(vote: Counter, labels: tuple[str, ...]) -> bool:
