@@ -286,6 +286,10 @@ def train_cmd(
     non_party_negatives: bool = typer.Option(True, help="Also learn from what the recognizers take for "
                                                         "organizations in train documents but the labels do not "
                                                         "name (products, towns, people): negative windows."),
+    follow: int = typer.Option(1, min=0, help="Also read a pair's window with up to this many next sentences that "
+                                              "name no party but refer back (\"The two companies will ...\"); "
+                                              "0 reads windows of named sentences only, as models before "
+                                              "2026-11-29 did."),
     resume: bool = typer.Option(False, help="Continue an interrupted run of the same corpus and settings into the "
                                             "same OUTPUT from its last checkpoint (kept in .OUTPUT.partial beside "
                                             "it, saved every 200 steps); without it a partial run is discarded."),
@@ -324,7 +328,7 @@ def train_cmd(
             extra = read_core(core)
         meta = train(corpus, output, init=init, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                      version=version, texts=texts, extra_examples=extra, progress=progress,
-                     mark_others=mark_others, non_party_negatives=non_party_negatives, resume=resume,
+                     mark_others=mark_others, non_party_negatives=non_party_negatives, follow=follow, resume=resume,
                      stage=stage)
     except AlliancesError as e:
         if bar is not None:

@@ -142,7 +142,8 @@ def analyse(model: Model, articles: Sequence[Article]) -> list[Analysis]:
             articles, read, analyse_texts(model.nlp, texts, model.finder)):
         parties = find_parties(text, candidates, persons, model.finder)
         pairs = candidate_pairs(parties, sentences, window=settings.get("window", WINDOW),
-                                max_windows=settings.get("max_windows", MAX_WINDOWS))
+                                max_windows=settings.get("max_windows", MAX_WINDOWS), text=text,
+                                follow=settings.get("follow", 0))
         results.append(Analysis(article, sentences, parties, pairs, text, origin))
     return results
 

@@ -223,3 +223,19 @@ def test_html_left_in_a_text_field_is_read_as_text(shipped_model):
     assert text[licence.tail_span[0]:licence.tail_span[1]] in {"Kestrel", "Kestrel Pharmaceuticals"}
     assert licence.evidence in text
     assert not any("href" in name or "<" in name for key in triples for name in (key[0], key[2]))
+
+
+def test_follow_on_sentences_are_read_as_the_model_was_trained(shipped_model):
+    from dataclasses import replace
+
+    from pipeline.extract import analyse
+
+    text = ("Arden Foods and Kobe Mills met in Osaka on Monday. The two companies will share a flour plant "
+            "from 2027.\nPrices rose in May.")
+    article = Article("f1", text)
+    for setting, extended in ((0, False), (1, True)):
+        model = replace(shipped_model, meta={**shipped_model.meta,
+                                             "settings": {**shipped_model.settings, "follow": setting}})
+        (analysis,) = analyse(model, [article])
+        ends = {text[p.window_start:p.window_end].rstrip()[-5:] for p in analysis.pairs}
+        assert ("2027." in ends) is extended, (setting, ends)

@@ -7,6 +7,7 @@ offsets and the two mentions, so evidence and spans can be written exactly.
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
@@ -20,6 +21,21 @@ WINDOW = 3
 #: extraction scores as many: a long article often names a pair several times before
 #: the sentence that states their relation.
 MAX_WINDOWS = 6
+#: Sentences after a window that may join it when they refer back to the pair without
+#: naming anyone ("The two companies will ...", "Under the deal, ..."): models trained
+#: with this setting read such windows; models without it in their settings use 0.
+FOLLOW = 1
+
+#: Words by which a sentence that names no party goes on about the one before: the pair
+#: as a group, a pronoun, or the deal itself.
+REFERENCE = re.compile(
+    r"\b(?:the (?:two|three|pair|duo|trio|partners|companies|firms|groups|sides|parties|rivals|"
+    r"carmakers|banks|lenders|makers|suppliers|operators|developers|studios|brands)|both|"
+    r"they|their|them|each other|one another|jointly|together|"
+    r"the (?:deal|agreement|accord|pact|partnership|alliance|venture|joint venture|contract|"
+    r"arrangement|tie-up|transaction|collaboration|order|stake|investment|acquisition|takeover|"
+    r"purchase|merger|licen[cs]e|licensing deal|supply deal|memorandum|mou|programme|program))\b",
+    re.IGNORECASE)
 
 
 def sentence_index(starts: Sequence[int], offset: int) -> int:
@@ -28,13 +44,19 @@ def sentence_index(starts: Sequence[int], offset: int) -> int:
 
 
 def candidate_pairs(parties: Sequence[Party], sentences: Sequence[tuple[int, int]],
-                    window: int = WINDOW, max_windows: int = MAX_WINDOWS) -> list[Pair]:
+                    window: int = WINDOW, max_windows: int = MAX_WINDOWS, text: str = "",
+                    follow: int = 0) -> list[Pair]:
     """Every pair of parties with mentions at most ``window - 1`` sentences apart.
 
     For each pair, up to ``max_windows`` distinct windows are kept, closest first
     (same sentence before neighbouring ones, then earlier before later). Within a
     window, ``a`` is the party mentioned first and ``a_mention``/``b_mention`` are
     each party's first mention in it.
+
+    With ``follow`` and the ``text`` the offsets index, each kept window also comes
+    extended by up to ``follow`` next sentences that name no party and refer back
+    (:data:`REFERENCE`), as an extra window after the pair's others: "Arden and Kobe
+    Steel met on Monday. The two companies will share a plant." is read whole.
     """
     if not sentences:
         return []
@@ -70,4 +92,22 @@ def candidate_pairs(parties: Sequence[Party], sentences: Sequence[tuple[int, int
             # the window: the window always spans both mentions whole.
             start, end = min(start, ma.start), max(end, ma.end, mb.end)
             pairs.append(Pair(a, b, ma, mb, start, end))
+        if follow and text:
+            kept = len(best)
+            for pair in pairs[-kept:]:
+                pairs.extend(_followed(pair, sentences, starts, set(by_sentence), text, follow))
     return pairs
+
+
+def _followed(pair: Pair, sentences: Sequence[tuple[int, int]], starts: Sequence[int],
+              named: set[int], text: str, follow: int) -> list[Pair]:
+    """``pair``'s window extended by each of the next ``follow`` sentences in turn, while
+    they name no party and refer back to what came before."""
+    out = []
+    last = sentence_index(starts, pair.window_end - 1)
+    for k in range(last + 1, min(last + 1 + follow, len(sentences))):
+        start, end = sentences[k]
+        if k in named or not REFERENCE.search(text, start, end):
+            break
+        out.append(Pair(pair.a, pair.b, pair.a_mention, pair.b_mention, pair.window_start, end))
+    return out

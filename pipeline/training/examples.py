@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pipeline.records import Mention, Party
 from pipeline.stages.ner import form_pattern
-from pipeline.stages.pairs import MAX_WINDOWS, WINDOW, candidate_pairs
+from pipeline.stages.pairs import FOLLOW, MAX_WINDOWS, WINDOW, candidate_pairs
 from pipeline.stages.relations import label_of
 from pipeline.training.corpus import Document
 
@@ -106,7 +106,7 @@ def _optional_pairs(doc: Document) -> set[tuple[str, str]]:
 def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], window: int = WINDOW,
                       max_windows: int = MAX_WINDOWS, max_chars: int = 900,
                       other_marker: str | None = None, labeled: bool = True,
-                      non_parties: Sequence[Party] = ()) -> list[Example]:
+                      non_parties: Sequence[Party] = (), follow: int = FOLLOW) -> list[Example]:
     """Every labeled window of one document (``other_marker``: the classifier's marker
     for the window's other parties, if it uses one; ``non_parties``: recognized
     non-parties, whose every window is a negative).
@@ -121,7 +121,8 @@ def document_examples(doc: Document, sentences: Sequence[tuple[int, int]], windo
     evidence = _evidence_spans(doc) if labeled else {}
     optional = _optional_pairs(doc) if labeled else set()
     examples = []
-    for pair in candidate_pairs(parties, sentences, window=window, max_windows=max_windows):
+    for pair in candidate_pairs(parties, sentences, window=window, max_windows=max_windows, text=doc.text,
+                                follow=follow):
         key = tuple(sorted((pair.a.name, pair.b.name)))
         gold = evidence.get(key, [])
         labels = set()
@@ -149,7 +150,7 @@ def document_sentences(docs: Sequence[Document], nlp) -> list[list[tuple[int, in
 
 def corpus_examples(docs: Sequence[Document], nlp, window: int = WINDOW, max_windows: int = MAX_WINDOWS,
                     other_marker: str | None = None, labeled: bool = True,
-                    recognizers: Sequence = ()) -> list[Example]:
+                    recognizers: Sequence = (), follow: int = FOLLOW) -> list[Example]:
     """Examples for many documents: labeled, or every candidate window (``labeled`` false).
 
     With ``recognizers`` (spaCy pipelines from :func:`pipeline.stages.ner.load_nlp`), the
@@ -163,12 +164,12 @@ def corpus_examples(docs: Sequence[Document], nlp, window: int = WINDOW, max_win
                 if not any(_overlaps(party, other) for other in non_parties):
                     non_parties.append(party)
         out.extend(document_examples(doc, sentences, window, max_windows, other_marker=other_marker,
-                                     labeled=labeled, non_parties=non_parties))
+                                     labeled=labeled, non_parties=non_parties, follow=follow))
     return out
 
 
 def uncovered_triples(doc: Document, sentences: Sequence[tuple[int, int]], window: int = WINDOW,
-                      max_windows: int = MAX_WINDOWS) -> list:
+                      max_windows: int = MAX_WINDOWS, follow: int = FOLLOW) -> list:
     """The gold triples of ``doc`` that no training window carries: none of the pair's
     candidate windows (the ``max_windows`` closest, at most ``window`` sentences) holds half
     of the evidence, so the classifier never learns the tie from this document."""
@@ -176,7 +177,7 @@ def uncovered_triples(doc: Document, sentences: Sequence[tuple[int, int]], windo
     from pipeline.stages.relations import decode_label
 
     carried = set()
-    for ex in document_examples(doc, sentences, window, max_windows):
+    for ex in document_examples(doc, sentences, window, max_windows, follow=follow):
         for label in ex.labels:
             relation, a_is_head = decode_label(label)
             head, tail = (ex.a, ex.b) if a_is_head else (ex.b, ex.a)

@@ -21,7 +21,7 @@ from pathlib import Path
 from pipeline.errors import InputError, unknown_relation
 from pipeline.models import write_meta
 from pipeline.records import RELATIONS
-from pipeline.stages.pairs import MAX_WINDOWS, WINDOW
+from pipeline.stages.pairs import FOLLOW, MAX_WINDOWS, WINDOW
 from pipeline.training.corpus import Document, corpus_hash, read_corpus, validate
 
 #: Industries whose documents are all in the test split, so test figures include
@@ -65,7 +65,8 @@ def load_documents(paths: Sequence[str | Path], texts: str | Path | None = None)
 
 def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path | None = None,
           base: dict | None = None, epochs: int = 3, lr: float = 5e-5, batch_size: int = 16,
-          seed: int = 13, window: int = WINDOW, max_windows: int = MAX_WINDOWS, version: str | None = None,
+          seed: int = 13, window: int = WINDOW, max_windows: int = MAX_WINDOWS, follow: int = FOLLOW,
+          version: str | None = None,
           encoder_config: dict | None = None, tokenizer_path: str | None = None,
           extra_examples: Sequence | None = None, texts: str | Path | None = None,
           ner_epochs: int | None = None, evaluate_test: bool = False, mark_others: bool = False,
@@ -128,7 +129,9 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         init_meta["thresholds"] = init_meta.get("thresholds_raw", init_meta.get("thresholds", {}))
         if dev_docs:  # scored as extraction runs it (inference precision)
             before = _classifier_scores(RelationClassifier.load(Path(init) / "relations"), dev_docs, nlp,
-                                        init_meta.get("thresholds", {}), window, max_windows)
+                                        init_meta.get("thresholds", {}), init_meta.get("settings", {}).get(
+                                            "window", window), init_meta.get("settings", {}).get(
+                                            "max_windows", max_windows), init_meta.get("settings", {}).get("follow", 0))
         classifier = RelationClassifier.load(Path(init) / "relations", precision="float32")
     else:
         base = DEFAULT_BASE if base is None and encoder_config is None else base
@@ -139,7 +142,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     settings = {"corpus": corpus_hash(docs), "init": str(init) if init else None, "base": base,
                 "encoder_config": encoder_config, "tokenizer_path": tokenizer_path, "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "seed": seed, "window": window, "max_windows": max_windows,
-                "ner_epochs": ner_epochs, "mark_others": mark_others, "non_party_negatives": non_party_negatives,
+                "follow": follow, "ner_epochs": ner_epochs, "mark_others": mark_others, "non_party_negatives": non_party_negatives,
                 "extra_examples": len(extra_examples or [])}
     staging, resuming = _staging(output, settings, resume)
     spent_before = json.loads((staging / SECONDS).read_text()) if (staging / SECONDS).exists() else 0.0
@@ -179,7 +182,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         if non_party_negatives:  # spaCy's own recognizer's mistakes on train, then this model's
             recognizers = [nlp] + ([load_nlp(staging / "ner")] if (staging / "ner").exists() else [])
         examples = corpus_examples(train_docs, nlp, window=window, max_windows=max_windows,
-                                   other_marker=classifier.other_marker, recognizers=recognizers)
+                                   other_marker=classifier.other_marker, recognizers=recognizers, follow=follow)
         text = json.dumps([asdict(e) for e in examples])
         write_atomic(staging / EXAMPLES, lambda tmp: tmp.write_text(text))
     note_time()
@@ -198,14 +201,14 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     say("thresholds, calibration and document gate: running the pipeline on the "
         + ("dev split" if dev_docs else "train split (no dev documents)"))
     if dev_docs:
-        calibrate(classifier, dev_docs, nlp, window, max_windows)
+        calibrate(classifier, dev_docs, nlp, window, max_windows, follow)
     hash_ = settings["corpus"]
     version = version or f"alliances-{dt.date.today():%Y.%m.%d}-{hash_[:8]}"
     classifier.save(staging / "relations")
     thresholds, sweep, metrics = tune_thresholds(RelationClassifier.load(staging / "relations"), nlp,
                                                  dev_docs or train_docs, dev_docs,
                                                  test_docs if evaluate_test else [], window, max_windows,
-                                                 keep=init_meta.get("thresholds"))
+                                                 follow, keep=init_meta.get("thresholds"))
     if before is not None:
         metrics["dev_before"] = before
     meta = {
@@ -228,7 +231,7 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
                      "seconds": spent(), "resumed": resuming, "threads": torch.get_num_threads(),
                      "machine": platform.machine()},
         "ner_training": ner_info,
-        "settings": {"window": window, "max_windows": max_windows, "batch_size": 32},
+        "settings": {"window": window, "max_windows": max_windows, "follow": follow, "batch_size": 32},
         "metrics": metrics,
     }
     write_meta(staging, meta)
@@ -272,7 +275,7 @@ def _staging(output: Path, settings: dict, resume: bool) -> tuple[Path, bool]:
 
 def tune_thresholds(classifier, nlp, tune_docs: Sequence[Document], dev_docs: Sequence[Document],
                     test_docs: Sequence[Document], window: int = WINDOW, max_windows: int = MAX_WINDOWS,
-                    keep: dict | None = None) -> tuple[dict, dict, dict]:
+                    follow: int = FOLLOW, keep: dict | None = None) -> tuple[dict, dict, dict]:
     """Per-relation thresholds chosen on ``tune_docs``, the sweep, and the classifier's
     scores on ``dev_docs`` and ``test_docs`` (gold parties) at those thresholds.
 
@@ -282,33 +285,36 @@ def tune_thresholds(classifier, nlp, tune_docs: Sequence[Document], dev_docs: Se
     from pipeline.training.evaluate import best_thresholds
     from pipeline.training.train_relations import score_candidates
 
-    scored = score_candidates(classifier, tune_docs, nlp, window, max_windows)
+    scored = score_candidates(classifier, tune_docs, nlp, window, max_windows, follow)
     thresholds, sweep = best_thresholds(scored, tune_docs, keep=keep)
-    metrics = {"dev": _classifier_scores(classifier, dev_docs, nlp, thresholds, window, max_windows)} if dev_docs else {}
+    metrics = {"dev": _classifier_scores(classifier, dev_docs, nlp, thresholds, window, max_windows,
+                                                follow)} if dev_docs else {}
     if test_docs:
-        metrics["test_gold_parties"] = _classifier_scores(classifier, test_docs, nlp, thresholds, window, max_windows)
+        metrics["test_gold_parties"] = _classifier_scores(classifier, test_docs, nlp, thresholds, window, max_windows,
+                                                               follow)
     return thresholds, sweep, metrics
 
 
-def calibrate(classifier, docs: Sequence[Document], nlp, window: int = WINDOW, max_windows: int = MAX_WINDOWS) -> float:
+def calibrate(classifier, docs: Sequence[Document], nlp, window: int = WINDOW, max_windows: int = MAX_WINDOWS,
+              follow: int = FOLLOW) -> float:
     """Fit the classifier's temperature on the labeled windows of ``docs`` (the dev split)."""
     from pipeline.stages.relations import Marked
     from pipeline.training.train_relations import corpus_examples
 
     examples = corpus_examples(docs, nlp, window=window, max_windows=max_windows,
-                               other_marker=classifier.other_marker)
+                               other_marker=classifier.other_marker, follow=follow)
     targets = [[1.0 if label in ex.labels else 0.0 for label in classifier.labels] for ex in examples]
     return classifier.fit_temperature([Marked(ex.text, ex.e1, ex.e2) for ex in examples], targets)
 
 
 def _classifier_scores(classifier, docs: Sequence[Document], nlp, thresholds: dict, window: int = WINDOW,
-                       max_windows: int = MAX_WINDOWS) -> dict:
+                       max_windows: int = MAX_WINDOWS, follow: int = FOLLOW) -> dict:
     """Scores of the classifier alone (gold parties, extraction-style windows) on ``docs``."""
     from pipeline.training.evaluate import score
     from pipeline.training.train_relations import score_candidates
 
     preds: dict[str, list] = {}
-    for doc_id, triple, p in score_candidates(classifier, docs, nlp, window, max_windows):
+    for doc_id, triple, p in score_candidates(classifier, docs, nlp, window, max_windows, follow):
         if p >= thresholds.get(triple[1], 0.5):
             preds.setdefault(doc_id, []).append(triple)
     return score(docs, preds)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.records import SYMMETRIC
-from pipeline.stages.pairs import MAX_WINDOWS, WINDOW
+from pipeline.stages.pairs import FOLLOW, MAX_WINDOWS, WINDOW
 from pipeline.stages.relations import RelationClassifier, decode_label
 from pipeline.training.corpus import Document
 from pipeline.training.examples import Example, corpus_examples
@@ -166,7 +166,7 @@ def fit(classifier: RelationClassifier, examples: Sequence[Example], epochs: int
 
 
 def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], nlp, window: int = WINDOW,
-                     max_windows: int = MAX_WINDOWS) -> list[tuple[str, tuple[str, str, str], float]]:
+                     max_windows: int = MAX_WINDOWS, follow: int = FOLLOW) -> list[tuple[str, tuple[str, str, str], float]]:
     """Document-level confidence of every possible triple between gold parties' pairs.
 
     Used for threshold selection and calibration: ``(doc_id, (head, relation, tail), p)``
@@ -174,7 +174,7 @@ def score_candidates(classifier: RelationClassifier, docs: Sequence[Document], n
     """
     from pipeline.stages.relations import Marked
 
-    examples = corpus_examples(docs, nlp, window, max_windows, classifier.other_marker, labeled=False)
+    examples = corpus_examples(docs, nlp, window, max_windows, classifier.other_marker, labeled=False, follow=follow)
     probs = classifier.predict_proba([Marked(ex.text, ex.e1, ex.e2) for ex in examples])
     best: dict[tuple[str, tuple[str, str, str]], float] = {}
     for ex, row in zip(examples, probs):
