@@ -381,6 +381,7 @@ def info_cmd(model: Optional[Path] = ModelOption) -> None:
     Example: alliances info
     """
     from pipeline.models import default_model_dir, read_meta
+    from pipeline.stages.pairs import MAX_WINDOWS, WINDOW
     from pipeline.stages.relations import PRECISION_ENV, inference_dtype
     from pipeline.training.evaluate import format_table
 
@@ -403,6 +404,13 @@ def info_cmd(model: Optional[Path] = ModelOption) -> None:
                 f"{gate}: F1 {entry['micro_f1']:.4f} (-{entry['right_dropped']} right, -{entry['wrong_dropped']} wrong)"
                 for gate, entry in sweep.items() if entry["documents_silenced"]) + " on dev; lower gates drop nothing")
     typer.echo(f"base       {json.dumps(meta.get('base_models', {}))}")
+    settings = meta.get("settings", {})
+    follow = settings.get("follow", 0)
+    typer.echo(f"windows    up to {settings.get('max_windows', MAX_WINDOWS)} per pair, of at most "
+               f"{settings.get('window', WINDOW)} sentences"
+               + ("; no follow-on sentences" if not follow
+                  else ", each also read with the next sentence when it names no party and refers back" if follow == 1
+                  else f", each also read with up to {follow} next sentences that name no party and refer back"))
     typer.echo(f"precision  classifier runs in {precision} on this machine "
                f"(${PRECISION_ENV}=auto|float32|bfloat16)")
     corpus = meta.get("corpus", {})

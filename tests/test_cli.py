@@ -66,6 +66,8 @@ def test_info_shows_version_labels_and_metrics(shipped_model):
 def test_train_builds_a_model_that_extract_can_use(tmp_path, tiny_model_dir):
     result = runner.invoke(app, ["info", "--model", str(tiny_model_dir)])
     assert result.exit_code == 0 and "tiny-test" in result.output
+    # trained with the default --follow 1, and the model says so
+    assert "each also read with the next sentence when it names no party" in result.output
     out = tmp_path / "tiny.parquet"
     result = runner.invoke(app, ["extract", str(DATA / "mini_corpus.jsonl"), "-o", str(out), "--model",
                                  str(tiny_model_dir)])
