@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from pipeline.records import Pair, Party
 
@@ -93,14 +93,13 @@ def candidate_pairs(parties: Sequence[Party], sentences: Sequence[tuple[int, int
             start, end = min(start, ma.start), max(end, ma.end, mb.end)
             pairs.append(Pair(a, b, ma, mb, start, end))
         if follow and text:
-            kept = len(best)
-            for pair in pairs[-kept:]:
-                pairs.extend(_followed(pair, sentences, starts, set(by_sentence), text, follow))
+            for pair in pairs[-len(best):]:
+                pairs.extend(_followed(pair, sentences, starts, by_sentence, text, follow))
     return pairs
 
 
 def _followed(pair: Pair, sentences: Sequence[tuple[int, int]], starts: Sequence[int],
-              named: set[int], text: str, follow: int) -> list[Pair]:
+              named: Container[int], text: str, follow: int) -> list[Pair]:
     """``pair``'s window extended by each of the next ``follow`` sentences in turn, while
     they name no party and refer back to what came before."""
     out = []
